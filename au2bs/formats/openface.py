@@ -43,7 +43,9 @@ class OpenFaceTake:
 
     @property
     def duration(self) -> float:
-        return float(self.times[-1] - self.times[0])
+        """Seconds covered: first to last frame plus one frame's length."""
+        frame = float(np.median(np.diff(self.times))) if len(self.times) > 1 else 0.0
+        return float(self.times[-1] - self.times[0]) + frame
 
 
 def read_openface(

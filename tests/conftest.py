@@ -1,0 +1,28 @@
+"""Shared fixtures: where the real data lives, and quiet, test-friendly environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+# Tests import the factory module that sits beside them.
+sys.path.insert(0, str(Path(__file__).parent))
+
+# Ray notes: token auth must be off for local test clusters; usage stats are noise.
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+LIVELINK_TAKES = SHARED_DATA / "livelinkface"
+
+
+@pytest.fixture
+def real_takes() -> list[Path]:
+    """The real Live Link Face takes of ../shared/data, or a skip when absent."""
+    takes = sorted(LIVELINK_TAKES.glob("*.csv")) if LIVELINK_TAKES.is_dir() else []
+    if not takes:
+        pytest.skip(f"real Live Link Face takes not found at {LIVELINK_TAKES} (only beside the project checkout)")
+    return takes
