@@ -24,5 +24,7 @@ def real_takes() -> list[Path]:
     """The real Live Link Face takes of ../shared/data, or a skip when absent."""
     takes = sorted(LIVELINK_TAKES.glob("*.csv")) if LIVELINK_TAKES.is_dir() else []
     if not takes:
-        pytest.skip(f"real Live Link Face takes not found at {LIVELINK_TAKES} (only beside the project checkout)")
+        pytest.skip(
+            f"real Live Link Face takes not found at {LIVELINK_TAKES} (only beside the project checkout)"
+        )
     return takes

@@ -54,6 +54,7 @@ def write_pair(
     video_seconds = (frames - lag_frames) / LIVELINK_FPS
     au_times = np.arange(0.0, video_seconds, 1.0 / au_fps)
     bs_at = au_times * LIVELINK_FPS + lag_frames  # fractional blendshape frame per AU frame
+
     def bs_interp(channel: int) -> np.ndarray:
         return np.interp(bs_at, np.arange(frames), values[:, channel])
 
@@ -73,7 +74,15 @@ def write_corpus(folder: Path, count: int = 6, speakers: int = 3, **pair_args) -
     for index in range(count):
         pair_id = f"utt{index:02d}"
         write_pair(folder, pair_id, seed=index, lag_frames=18 + 3 * index, **pair_args)
-        rows.append([pair_id, f"openface/{pair_id}.csv", f"livelink/{pair_id}.csv", f"spk{index % speakers}", "normal"])
+        rows.append(
+            [
+                pair_id,
+                f"openface/{pair_id}.csv",
+                f"livelink/{pair_id}.csv",
+                f"spk{index % speakers}",
+                "normal",
+            ]
+        )
     with open(folder / PAIRS_FILE, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "openface", "livelink", "speaker", "voice"])

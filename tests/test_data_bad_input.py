@@ -64,15 +64,50 @@ LL = "livelink/utt01.csv"
 
 # (case, file to break, how, pattern the message must match: file + where)
 CASES = [
-    ("missing AU column", OF, lambda p: _drop_column(p, "AU12_r"), r"utt01\.csv:1: missing column\(s\) AU12_r"),
-    ("non-numeric value", OF, lambda p: _set_cell(p, 7, "AU04_r", "abc"), r"utt01\.csv:7 \(column AU04_r\): value 'abc'"),
-    ("NaN value", OF, lambda p: _set_cell(p, 9, "AU45_r", "nan"), r"utt01\.csv:9 \(column AU45_r\): value 'nan' is not a finite"),
+    (
+        "missing AU column",
+        OF,
+        lambda p: _drop_column(p, "AU12_r"),
+        r"utt01\.csv:1: missing column\(s\) AU12_r",
+    ),
+    (
+        "non-numeric value",
+        OF,
+        lambda p: _set_cell(p, 7, "AU04_r", "abc"),
+        r"utt01\.csv:7 \(column AU04_r\): value 'abc'",
+    ),
+    (
+        "NaN value",
+        OF,
+        lambda p: _set_cell(p, 9, "AU45_r", "nan"),
+        r"utt01\.csv:9 \(column AU45_r\): value 'nan' is not a finite",
+    ),
     ("empty file", OF, lambda p: p.write_text(""), r"utt01\.csv: empty OpenFace file"),
     ("header only", LL, _header_only, r"utt01\.csv: Live Link Face file has a header but no data rows"),
-    ("duplicate timestamp", OF, lambda p: _set_cell(p, 5, "timestamp", "0.034"), r"utt01\.csv:5 \(column timestamp\): timestamp is not after"),
-    ("decreasing timestamp", OF, lambda p: _set_cell(p, 12, "timestamp", "0.001"), r"utt01\.csv:12 \(column timestamp\): timestamp is not after"),
-    ("wrong channel count", LL, _drop_last_channel, r"utt01\.csv:1: wrong blendshape channel count: 60 channels"),
-    ("unparseable timecode", LL, lambda p: _set_cell(p, 4, "Timecode", "18:43:5x:01"), r"utt01\.csv:4 \(column Timecode\): unparseable timecode"),
+    (
+        "duplicate timestamp",
+        OF,
+        lambda p: _set_cell(p, 5, "timestamp", "0.034"),
+        r"utt01\.csv:5 \(column timestamp\): timestamp is not after",
+    ),
+    (
+        "decreasing timestamp",
+        OF,
+        lambda p: _set_cell(p, 12, "timestamp", "0.001"),
+        r"utt01\.csv:12 \(column timestamp\): timestamp is not after",
+    ),
+    (
+        "wrong channel count",
+        LL,
+        _drop_last_channel,
+        r"utt01\.csv:1: wrong blendshape channel count: 60 channels",
+    ),
+    (
+        "unparseable timecode",
+        LL,
+        lambda p: _set_cell(p, 4, "Timecode", "18:43:5x:01"),
+        r"utt01\.csv:4 \(column Timecode\): unparseable timecode",
+    ),
     ("every frame failed", OF, _all_failed, r"utt01\.csv: every frame failed"),
     ("missing file", OF, lambda p: p.unlink(), r"utt01\.csv: file named by pair 'utt01' not found"),
 ]

@@ -91,9 +91,15 @@ def test_splits_are_seeded_and_speaker_disjoint_on_request(tmp_path):
     c = _build(source, tmp_path / "c", seed=2)["splits"]
     assert a == b and a != c
     by_speaker = _build(source, tmp_path / "d", split_by="speaker")
-    speakers = {split: {by_speaker["pairs"][u]["speaker"] for u in ids} for split, ids in by_speaker["splits"].items()}
+    speakers = {
+        split: {by_speaker["pairs"][u]["speaker"] for u in ids} for split, ids in by_speaker["splits"].items()
+    }
     assert all(speakers[s] for s in SPLITS)
-    assert not (speakers["train"] & speakers["val"] or speakers["train"] & speakers["test"] or speakers["val"] & speakers["test"])
+    assert not (
+        speakers["train"] & speakers["val"]
+        or speakers["train"] & speakers["test"]
+        or speakers["val"] & speakers["test"]
+    )
 
 
 def test_speaker_split_needs_three_speakers(tmp_path):
@@ -121,7 +127,9 @@ def test_filters_duration_and_max_frames(tmp_path):
     assert all("not shorter than --max-frames 330" in reasons[u] for u in reasons if u != "utt05")
     kept = manifest["sequence_frames"]
     assert kept and all(n < 330 for n in kept.values())
-    assert manifest["counts"]["rejected"] == len(reasons) and all(r["kind"] == "filtered" for r in manifest["rejected"])
+    assert manifest["counts"]["rejected"] == len(reasons) and all(
+        r["kind"] == "filtered" for r in manifest["rejected"]
+    )
 
 
 def test_tracking_gaps_short_interpolated_long_cut(tmp_path):
@@ -171,6 +179,8 @@ def test_pairs_csv_paths_are_relative_to_its_folder(tmp_path):
         writer = csv.writer(handle)
         writer.writerow(["id", "openface", "livelink", "speaker", "voice"])
         for i in range(3):
-            writer.writerow([f"u{i}", f"../raw/openface/utt{i:02d}.csv", f"../raw/livelink/utt{i:02d}.csv", "s", "low"])
+            writer.writerow(
+                [f"u{i}", f"../raw/openface/utt{i:02d}.csv", f"../raw/livelink/utt{i:02d}.csv", "s", "low"]
+            )
     manifest = _build(elsewhere, tmp_path / "ds")
     assert manifest["counts"]["voices"] == ["low"] and manifest["counts"]["utterances"] == 3

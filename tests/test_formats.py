@@ -78,7 +78,9 @@ def test_openface_minimal_variant_without_frame_face_confidence_success(tmp_path
     gaze = ["gaze_0_x", "gaze_0_y", "gaze_angle_x"]
     pose = ["pose_Tx", "pose_Rz"]
     rng = np.random.default_rng(2)
-    frame = pd.DataFrame(rng.uniform(0, 1, (30, len(gaze) + len(pose) + 17)).round(2), columns=gaze + pose + list(AU_NAMES))
+    frame = pd.DataFrame(
+        rng.uniform(0, 1, (30, len(gaze) + len(pose) + 17)).round(2), columns=gaze + pose + list(AU_NAMES)
+    )
     frame.insert(0, "timestamp", np.arange(30) / 15)
     frame.to_csv(tmp_path / "wild.csv", index=False)
     take = read_openface(tmp_path / "wild.csv")

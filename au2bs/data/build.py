@@ -7,9 +7,11 @@ place at the end, so a failed build never leaves a partial dataset.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -34,7 +36,7 @@ from au2bs.constants import (
 from au2bs.data.hashing import sha256_of
 from au2bs.data.options import BuildOptions
 from au2bs.data.pair import PairRejected, PairResult, process_pair
-from au2bs.data.sources import find_pairs
+from au2bs.data.sources import PairSource, find_pairs
 from au2bs.data.splits import split_utterances
 from au2bs.errors import InputError
 
@@ -46,8 +48,13 @@ def build_dataset(
     force: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    workers: int | None = None,
 ) -> dict:
     """Builds a dataset from `source` into the folder `out`; returns its manifest.
+
+    Pairs are processed by `workers` processes (default: one per CPU, at
+    most 8); results keep the pairs' order, so the output does not depend
+    on the number of workers.
 
     Raises:
         InputError: bad input (unless `options.skip_bad`), `out` already
@@ -64,20 +71,20 @@ def build_dataset(
 
     kept: list[PairResult] = []
     rejected: list[dict] = []
-    for pair in tqdm(pairs, desc="pairs", unit="pair", disable=not progress, leave=False):
-        try:
-            result = process_pair(pair, options)
-        except PairRejected as reason:
-            rejected.append({"id": pair.id, "kind": "filtered", "reason": str(reason)})
-            continue
-        except InputError as error:
+    outcomes = _process_all(pairs, options, workers)
+    for pair, (status, payload) in tqdm(
+        zip(pairs, outcomes), total=len(pairs), desc="pairs", unit="pair", disable=not progress, leave=False
+    ):
+        if status == "filtered":
+            rejected.append({"id": pair.id, "kind": "filtered", "reason": payload})
+        elif status == "bad":
             if not options.skip_bad:
-                raise
-            rejected.append({"id": pair.id, "kind": "bad input", "reason": str(error)})
-            continue
-        kept.append(result)
-        for note in result.info["notes"]:
-            log(f"{pair.id}: {note}")
+                raise payload
+            rejected.append({"id": pair.id, "kind": "bad input", "reason": str(payload)})
+        else:
+            kept.append(payload)
+            for note in payload.info["notes"]:
+                log(f"{pair.id}: {note}")
     if not kept:
         raise InputError(f"no usable pair among {len(pairs)}: " + _first_reasons(rejected), source)
 
@@ -95,6 +102,26 @@ def build_dataset(
         f"{counts['frames']} frames), rejected {len(rejected)}; dataset at {out}"
     )
     return manifest
+
+
+def _process_one(pair: PairSource, options: BuildOptions) -> tuple[str, object]:
+    """Runs in a worker: outcomes come back as values, never as raised errors."""
+    try:
+        return "ok", process_pair(pair, options)
+    except PairRejected as reason:
+        return "filtered", str(reason)
+    except InputError as error:
+        return "bad", error
+
+
+def _process_all(pairs: list[PairSource], options: BuildOptions, workers: int | None) -> Iterator:
+    workers = workers or min(8, os.cpu_count() or 1)
+    if workers <= 1 or len(pairs) < 8:
+        return (_process_one(pair, options) for pair in pairs)
+    pool = ProcessPoolExecutor(workers)
+    results = pool.map(_process_one, pairs, [options] * len(pairs), chunksize=4)
+    pool.shutdown(wait=False)  # map has queued everything; results stream in order
+    return results
 
 
 def _first_reasons(rejected: list[dict], limit: int = 3) -> str:

@@ -1,0 +1,91 @@
+"""The causal GRU regressors: 0.1, 0.2, 0.3, 0.7, 0.75 and 0.8.
+
+All six are one module: a GRU encoder read frame by frame by an output
+head, with 0.8's activation gate as an optional part. What tells them apart
+lives in their specs (`registry.py`): outputs, final ReLU, loss, defaults.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from au2bs.constants import NUM_AUS
+from au2bs.models.encoder import GRUEncoder
+from au2bs.models.heads import ActivationGate, OutputHead
+from au2bs.models.interface import ModelOutput, check_inputs
+
+
+class GRURegressor(nn.Module):
+    """GRU (17 -> H), dropout, Linear (H -> C), optional final ReLU and gate.
+
+    Output at frame t depends on frames <= t only, so it runs in real time.
+
+    Deviations from the research:
+        - Dropout acts on the GRU outputs (the features the Linear reads),
+          the usual place; the research's description ("applied to the
+          outputs") is ambiguous about it.
+        - The final ReLU spares the 9 signed rotation channels (see
+          `OutputHead`).
+        - Batches are run padded and the final state read at each length
+          instead of packed: identical valid outputs, faster on CPU
+          (see `GRUEncoder`).
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        out_channels: int,
+        dropout: float,
+        clamp: bool,
+        gated: bool = False,
+    ) -> None:
+        """Builds the parts.
+
+        Args:
+            hidden_size: GRU state size H.
+            out_channels: C, 61 or 52.
+            dropout: rate on the GRU outputs.
+            clamp: final ReLU on the blendshape channels.
+            gated: add 0.8's activation gate (its logits are returned too).
+        """
+        super().__init__()
+        self.encoder = GRUEncoder(NUM_AUS, hidden_size)
+        self.head = OutputHead(hidden_size, out_channels, dropout, clamp)
+        self.gate = ActivationGate(NUM_AUS, out_channels) if gated else None
+
+    def forward(self, x: Tensor, lengths: Tensor) -> ModelOutput:
+        """(B, T, 17), (B,) -> prediction (B, T, C) [+ activation logits (B, T, C)]."""
+        check_inputs(x, lengths)
+        states, _ = self.encoder(x, lengths)  # (B, T, H)
+        prediction = self.head(states)  # (B, T, C)
+        if self.gate is None:
+            return ModelOutput(prediction)
+        prediction, logits = self.gate(x, prediction)  # (B, T, C) each
+        return ModelOutput(prediction, logits)
+
+
+class FCNet(nn.Module):
+    """Per-frame baseline: three Linear layers, no recurrence.
+
+    Linear (17 -> H), ReLU, dropout, Linear (H -> H), ReLU, dropout,
+    Linear (H -> C), final ReLU on the blendshape channels. The research log
+    names FCNet without its details; this is the plainest reading of "three
+    Linear layers", sized like the GRUs so the comparison is about
+    recurrence, not width.
+    """
+
+    def __init__(self, hidden_size: int, out_channels: int, dropout: float) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(NUM_AUS, hidden_size),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_size, hidden_size),
+            nn.ReLU(),
+        )
+        self.head = OutputHead(hidden_size, out_channels, dropout, clamp=True)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> ModelOutput:
+        """(B, T, 17), (B,) -> prediction (B, T, C); `lengths` is not needed."""
+        check_inputs(x, lengths)
+        return ModelOutput(self.head(self.body(x)))  # (B, T, C)

@@ -1,0 +1,162 @@
+"""The registry: every architecture name and its spec, in research order.
+
+Adding a version means adding one entry here (and a module if it needs a
+new kind of network).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+from torch import nn
+
+from au2bs.constants import BLENDSHAPE_NAMES, LIVELINK_NAMES
+from au2bs.losses import LossRecipe, SequenceLoss
+from au2bs.models.attention_decoder import AttentionSeq2Seq
+from au2bs.models.config import ModelConfig, TrainingDefaults
+from au2bs.models.grunet import FCNet, GRURegressor
+from au2bs.models.seq2seq import Seq2Seq
+from au2bs.models.spec import ArchitectureSpec
+
+_MSE = LossRecipe()
+_MSE_NEGRELU = LossRecipe(negrelu=True)
+_WITH_NEGRELU = ("hidden_size", "dropout", "negrelu_weight")
+# 0.1 and 0.2 were trained only on utterances shorter than 500 frames.
+_SHORT_ONLY = TrainingDefaults(max_frames=500)
+# 0.7 on: "0.3 with no dropout".
+_NO_DROPOUT = replace(ModelConfig(), dropout=0.0)
+
+
+def _specs() -> tuple[ArchitectureSpec, ...]:
+    return (
+        ArchitectureSpec(
+            name="grunet0.1",
+            summary="GRU + Linear, final ReLU, MSE; trained on < 500 frames",
+            builder=lambda c: GRURegressor(c.hidden_size, len(LIVELINK_NAMES), c.dropout, clamp=True),
+            output_names=LIVELINK_NAMES,
+            loss=_MSE,
+            causal=True,
+            training=_SHORT_ONLY,
+        ),
+        ArchitectureSpec(
+            name="grunet0.2",
+            summary="0.1 without the final ReLU, MSE + NegReLU penalty; trained on < 500 frames",
+            builder=lambda c: GRURegressor(c.hidden_size, len(LIVELINK_NAMES), c.dropout, clamp=False),
+            output_names=LIVELINK_NAMES,
+            loss=_MSE_NEGRELU,
+            causal=True,
+            training=_SHORT_ONLY,
+            hyperparameters=_WITH_NEGRELU,
+        ),
+        ArchitectureSpec(
+            name="grunet0.3",
+            summary="0.1 on batches of any length (packed in the research)",
+            builder=lambda c: GRURegressor(c.hidden_size, len(LIVELINK_NAMES), c.dropout, clamp=True),
+            output_names=LIVELINK_NAMES,
+            loss=_MSE,
+            causal=True,
+        ),
+        ArchitectureSpec(
+            name="grunet0.4",
+            summary="seq2seq: decoder GRU reads [x_t ; h_enc], one GRU call",
+            builder=lambda c: Seq2Seq(c.hidden_size, len(LIVELINK_NAMES), c.dropout),
+            output_names=LIVELINK_NAMES,
+            loss=_MSE_NEGRELU,
+            causal=False,
+            hyperparameters=_WITH_NEGRELU,
+        ),
+        ArchitectureSpec(
+            name="grunet0.5",
+            summary="Bahdanau attention decoder, attends over padding too",
+            builder=lambda c: AttentionSeq2Seq(c.hidden_size, len(LIVELINK_NAMES), c.dropout, mask_padding=False),
+            output_names=LIVELINK_NAMES,
+            loss=_MSE_NEGRELU,
+            causal=False,
+            padding_invariant=False,
+            hyperparameters=_WITH_NEGRELU,
+        ),
+        ArchitectureSpec(
+            name="grunet0.6",
+            summary="0.5 with padding masked out of the attention",
+            builder=lambda c: AttentionSeq2Seq(c.hidden_size, len(LIVELINK_NAMES), c.dropout, mask_padding=True),
+            output_names=LIVELINK_NAMES,
+            loss=_MSE_NEGRELU,
+            causal=False,
+            hyperparameters=_WITH_NEGRELU,
+        ),
+        ArchitectureSpec(
+            name="grunet0.7",
+            summary="0.3 with no dropout, 52 blendshape outputs",
+            builder=lambda c: GRURegressor(c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout, clamp=True),
+            output_names=BLENDSHAPE_NAMES,
+            loss=_MSE,
+            causal=True,
+            defaults=_NO_DROPOUT,
+        ),
+        ArchitectureSpec(
+            name="grunet0.75",
+            summary="0.7 with the MSE summed over blendshape columns",
+            builder=lambda c: GRURegressor(c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout, clamp=True),
+            output_names=BLENDSHAPE_NAMES,
+            loss=LossRecipe(column_sum=True),
+            causal=True,
+            defaults=_NO_DROPOUT,
+        ),
+        ArchitectureSpec(
+            name="grunet0.8",
+            summary="0.7 gated by a sigmoid activation head on the AUs, + BCE",
+            builder=lambda c: GRURegressor(
+                c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout, clamp=True, gated=True
+            ),
+            output_names=BLENDSHAPE_NAMES,
+            loss=LossRecipe(activation=True),
+            causal=True,
+            defaults=_NO_DROPOUT,
+            hyperparameters=("hidden_size", "dropout", "activation_weight"),
+        ),
+        ArchitectureSpec(
+            name="fcnet",
+            summary="per-frame baseline: three Linear layers, no recurrence",
+            builder=lambda c: FCNet(c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout),
+            output_names=BLENDSHAPE_NAMES,
+            loss=_MSE,
+            causal=True,
+        ),
+    )
+
+
+ARCHITECTURES: dict[str, ArchitectureSpec] = {spec.name: spec for spec in _specs()}
+
+
+def get_architecture(name: str) -> ArchitectureSpec:
+    """The spec registered under `name`; KeyError listing the registered names otherwise."""
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown architecture {name!r}; registered: {', '.join(ARCHITECTURES)}"
+        ) from None
+
+
+def build_model(name: str, config: ModelConfig | None = None, seed: int | None = None) -> nn.Module:
+    """Builds architecture `name` from `config` (its defaults when None).
+
+    Args:
+        name: a key of `ARCHITECTURES`.
+        config: sizes and weights; the architecture's `defaults` when None.
+        seed: seeds the initialisation without touching the global RNG
+            state; None draws from the global RNG.
+    """
+    spec = get_architecture(name)
+    if seed is None:
+        return spec.build(config)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return spec.build(config)
+
+
+def build_loss(name: str, config: ModelConfig | None = None) -> SequenceLoss:
+    """The loss of architecture `name`: `loss(output, target (B, T, 61), mask (B, T))`."""
+    spec = get_architecture(name)
+    return spec.build_loss(config)
