@@ -1,8 +1,9 @@
 """Training losses over padded batches; padding never counts.
 
 Every function takes a padded batch and a (B, T) bool mask of valid frames.
-Masking uses `torch.where`, so whatever sits in padded targets (zeros, NaN)
-reaches neither the loss nor the gradients. The research counted padding in
+Masking uses `torch.where` before any arithmetic on the target, so whatever
+sits in padded targets (zeros, NaN) reaches neither the loss nor the
+gradients. The research counted padding in
 the losses of 0.1-0.5; here it never does.
 
 An architecture's loss is a `SequenceLoss`, built from its spec's
@@ -47,8 +48,8 @@ def masked_mse(prediction: Tensor, target: Tensor, mask: Tensor) -> Tensor:
         summed per-utterance means instead, which weighs short utterances'
         frames more).
     """
-    squared = torch.where(_valid(mask), (prediction - target).square(), 0.0)  # (B, T, C)
-    return squared.sum() / (_valid_count(mask) * prediction.shape[-1])
+    error = torch.where(_valid(mask), prediction - target, 0.0)  # (B, T, C)
+    return error.square().sum() / (_valid_count(mask) * prediction.shape[-1])
 
 
 def masked_column_sum_mse(prediction: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -57,8 +58,8 @@ def masked_column_sum_mse(prediction: Tensor, target: Tensor, mask: Tensor) -> T
     Equals `masked_mse * C`: every blendshape column contributes its own
     error instead of a 1/C share of the average.
     """
-    squared = torch.where(_valid(mask), (prediction - target).square(), 0.0)  # (B, T, C)
-    return squared.sum() / _valid_count(mask)
+    error = torch.where(_valid(mask), prediction - target, 0.0)  # (B, T, C)
+    return error.square().sum() / _valid_count(mask)
 
 
 def negrelu_penalty(prediction: Tensor, mask: Tensor) -> Tensor:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 # Tests import the factory module that sits beside them.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -14,6 +15,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 # Ray notes: token auth must be off for local test clusters; usage stats are noise.
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+# The test models are tiny: one thread beats two fighting over 2 cores.
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 LIVELINK_TAKES = SHARED_DATA / "livelinkface"

@@ -67,13 +67,15 @@ def write_pair(
     return openface, livelink
 
 
-def write_corpus(folder: Path, count: int = 6, speakers: int = 3, **pair_args) -> Path:
-    """Writes `count` pairs and a pairs.csv manifest with `speakers` speakers."""
+def write_corpus(
+    folder: Path, count: int = 6, speakers: int = 3, lag_frames_base: int = 18, **pair_args
+) -> Path:
+    """Writes `count` pairs (pair i lags by `lag_frames_base` + 3 i frames) and a pairs.csv."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for index in range(count):
         pair_id = f"utt{index:02d}"
-        write_pair(folder, pair_id, seed=index, lag_frames=18 + 3 * index, **pair_args)
+        write_pair(folder, pair_id, seed=index, lag_frames=lag_frames_base + 3 * index, **pair_args)
         rows.append(
             [
                 pair_id,

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from au2bs.constants import NUM_AUS
 from au2bs.models.attention import AdditiveAttention
+from au2bs.models.attention_recurrence import decode_with_attention
 from au2bs.models.encoder import GRUEncoder
 from au2bs.models.heads import OutputHead
 from au2bs.models.interface import ModelOutput, check_inputs, sequence_mask
@@ -31,8 +32,11 @@ class AttentionSeq2Seq(nn.Module):
     Exact to rounding, faster than the research's step:
         - keys U_a E and the x_t share of the GRU input projection are
           computed for all steps before the loop;
-        - W_hh h_{t-1} and W_a q share one matmul (the query is h_{t-1});
-        - sigmoid-based scores (see `AdditiveAttention`);
+        - the loop itself (`attention_recurrence.py`) runs outside autograd
+          with a hand-written backward; W_hh h_{t-1} and W_a q share one
+          matmul, scores use sigmoid instead of tanh (see
+          `AdditiveAttention`), and weight and memory gradients are formed
+          once after the loop instead of per step;
         - the output Linear runs once over all steps after the loop.
     Other deviations: dropout acts on the features the output Linear reads;
     no final ReLU (the loss adds the NegReLU penalty).
@@ -50,48 +54,26 @@ class AttentionSeq2Seq(nn.Module):
         """(B, T, 17), (B,) -> prediction (B, T, C)."""
         check_inputs(x, lengths)
         steps = x.shape[1]
-        hidden = self.decoder.hidden_size
         valid = sequence_mask(lengths, steps)  # (B, T)
         memory, h = self.encoder(x, lengths)  # (B, T, H), (B, H)
         memory = memory * valid.unsqueeze(-1).to(memory.dtype)  # (B, T, H) zero at padding
         prepared = self.attention.prepare(memory)
         padding = ~valid if self.mask_padding else None  # (B, T)
 
-        w_input = self.decoder.weight_ih  # (3H, 17 + H)
-        # unbind, not input_x[:, t]: each indexing's backward would zero-fill a (B, T, 3H) tensor.
-        input_x = F.linear(x, w_input[:, :NUM_AUS], self.decoder.bias_ih).unbind(1)  # T x (B, 3H)
-        w_context = w_input[:, NUM_AUS:].t()  # (H, 3H)
-        w_state = torch.cat([self.decoder.weight_hh, prepared.query_weight]).t()  # (H, 3H + A)
-        b_state = F.pad(self.decoder.bias_hh, (0, prepared.query_weight.shape[0]))  # (3H + A,)
-
-        states, contexts = [], []
-        for t in range(steps):
-            projected = torch.addmm(b_state, h, w_state)  # (B, 3H + A)
-            gate_h, query = projected.split([3 * hidden, projected.shape[1] - 3 * hidden], dim=1)
-            scores = self.attention.scores(prepared, query)  # (B, T)
-            if padding is not None:
-                scores = scores.masked_fill(padding, float("-inf"))
-            alpha = torch.softmax(scores, dim=1)  # (B, T)
-            context = torch.bmm(alpha.unsqueeze(1), memory).squeeze(1)  # (B, H)
-            h = _gru_update(torch.addmm(input_x[t], context, w_context), gate_h, h, hidden)  # (B, H)
-            states.append(h)
-            contexts.append(context)
-
-        states_all = torch.stack(states, dim=1)  # (B, T, H)
-        context = torch.stack(contexts, dim=1)  # (B, T, H)
-        features = torch.cat([states_all, context, x], dim=-1)  # (B, T, 2H + 17)
+        w_input = self.decoder.weight_ih  # (3H, 17 + H): [x_t ; c_t] columns
+        input_x = F.linear(x, w_input[:, :NUM_AUS], self.decoder.bias_ih)  # (B, T, 3H)
+        states, context = decode_with_attention(
+            prepared.keys,
+            prepared.energy_weight,
+            memory,
+            input_x,
+            h,
+            self.decoder.weight_hh,
+            self.decoder.bias_hh,
+            prepared.query_weight,
+            w_input[:, NUM_AUS:],
+            padding,
+        )  # (B, T, H) each
+        features = torch.cat([states, context, x], dim=-1)  # (B, T, 2H + 17)
         return ModelOutput(self.head(features))  # (B, T, C)
 
-
-def _gru_update(gate_x: Tensor, gate_h: Tensor, h: Tensor, hidden: int) -> Tensor:
-    """One GRU cell step from precomputed projections (nn.GRUCell's equations).
-
-    Args:
-        gate_x: (B, 3H) W_ih [x ; c] + b_ih, gates in (r, z, n) order.
-        gate_h: (B, 3H) W_hh h + b_hh.
-        h: (B, H) previous state.
-    """
-    rz = torch.sigmoid(gate_x[:, : 2 * hidden] + gate_h[:, : 2 * hidden])  # (B, 2H)
-    r, z = rz.split(hidden, dim=1)
-    n = torch.tanh(gate_x[:, 2 * hidden :] + r * gate_h[:, 2 * hidden :])  # (B, H)
-    return n + z * (h - n)  # (1 - z) n + z h

@@ -99,7 +99,7 @@ def draw_speaker(rng: np.random.Generator) -> SpeakerProfile:
         rest[_AU[name]] = rng.uniform(lo, hi)
     bs_asym = np.zeros(NUM_LIVELINK)
     for left, right in lateral_pairs():
-        bias = rng.normal(0.0, 0.06)
+        bias = rng.normal(0.0, 0.04)
         bs_asym[left], bs_asym[right] = bias, -bias
     au_offset = np.where(rng.random(NUM_AUS) < 0.3, rng.uniform(0.0, 0.08, NUM_AUS), 0.0)
     return SpeakerProfile(
@@ -111,9 +111,9 @@ def draw_speaker(rng: np.random.Generator) -> SpeakerProfile:
         jaw=float(rng.uniform(0.8, 1.2)),
         tempo=float(rng.uniform(0.88, 1.12)),
         blink_rate=float(rng.uniform(0.15, 0.4)),
-        bs_gain=np.exp(rng.normal(0.0, 0.1, NUM_LIVELINK)),
+        bs_gain=np.exp(rng.normal(0.0, 0.05, NUM_LIVELINK)),
         bs_asym=bs_asym,
-        au_gain=np.exp(rng.normal(0.0, 0.1, NUM_AUS)),
+        au_gain=np.exp(rng.normal(0.0, 0.06, NUM_AUS)),
         au_offset=au_offset,
         au_noise=float(rng.uniform(0.8, 1.25)),
         gaze_centre=np.array([rng.normal(0.02, 0.01), rng.normal(-0.06, 0.01)]),

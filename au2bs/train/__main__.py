@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -133,13 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
     if args.resume:
         trainer = Trainer.from_checkpoint(checkpoint, data["train"], data["val"], device)
-        print(f"resuming {trainer.config.arch} at epoch {trainer.epoch}")
+        # --epochs is the total to reach; everything else comes from the checkpoint.
+        trainer.config = replace(trainer.config, epochs=args.epochs)
+        print(f"resuming {trainer.config.arch} at epoch {trainer.epoch} of {args.epochs}")
     else:
         trainer = Trainer(config, data["train"], data["val"], device, provenance)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=1) + "\n")
     print(
-        f"{config.arch} on {dataset}: {len(trainer.train_indices)} train / {len(data['val'])} val sequences, "
+        f"{trainer.config.arch} on {dataset}: {len(trainer.train_indices)} train / {len(data['val'])} val sequences, "
         f"{sum(p.numel() for p in trainer.model.parameters()):,} parameters, {trainer.device}"
     )
 

@@ -1,0 +1,176 @@
+"""The attention decoder's step loop with a hand-written backward pass (0.5 / 0.6).
+
+Autograd through a Python step loop records ~25 nodes per step and, per
+step, a full weight gradient and a full (B, T, H) memory gradient. Here the
+loop runs without a graph and the backward walks the steps in reverse doing
+only what is inherently sequential: the weight, memory and input gradients
+are gathered per step and formed after the loop by one matmul each. The
+attention energies are recomputed in the backward instead of stored, so
+memory stays O(B T^2) (the attention weights) instead of O(B T^2 A).
+
+`tests/test_models.py` holds it equal to a step-by-step autograd reference
+(outputs and gradients). Not twice differentiable.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+
+def decode_with_attention(
+    keys: Tensor,
+    energy_weight: Tensor,
+    memory: Tensor,
+    input_x: Tensor,
+    h0: Tensor,
+    weight_hh: Tensor,
+    bias_hh: Tensor,
+    query_weight: Tensor,
+    context_weight: Tensor,
+    padding: Tensor | None,
+) -> tuple[Tensor, Tensor]:
+    """Runs the decoder over all steps.
+
+    At step t, with h = h_{t-1}: scores = sigmoid(keys + query_weight h) @
+    energy_weight (masked at `padding`), alpha = softmax(scores), c_t =
+    alpha @ memory, then a GRU cell with input projection
+    input_x[:, t] + context_weight c_t and hidden projection weight_hh h + bias_hh.
+
+    Args:
+        keys: (B, T, A) prepared attention keys (see `AdditiveAttention.prepare`).
+        energy_weight: (A,) prepared v_a.
+        memory: (B, T, H) encoder outputs.
+        input_x: (B, T, 3H) the x_t share of the GRU input projection, b_ih included.
+        h0: (B, H) initial decoder state.
+        weight_hh: (3H, H), bias_hh: (3H,) the GRU cell's hidden projection.
+        query_weight: (A, H) prepared W_a.
+        context_weight: (3H, H) the context's share of the GRU cell's W_ih.
+        padding: (B, T) bool, True where scores are masked out; None attends everywhere.
+
+    Returns:
+        states (B, T, H) = h_1..h_T and contexts (B, T, H) = c_1..c_T.
+    """
+    return _AttentionDecoder.apply(
+        keys, energy_weight, memory, input_x, h0, weight_hh, bias_hh, query_weight, context_weight, padding
+    )
+
+
+class _AttentionDecoder(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: FunctionCtx,
+        keys: Tensor,
+        energy_weight: Tensor,
+        memory: Tensor,
+        input_x: Tensor,
+        h0: Tensor,
+        weight_hh: Tensor,
+        bias_hh: Tensor,
+        query_weight: Tensor,
+        context_weight: Tensor,
+        padding: Tensor | None,
+    ) -> tuple[Tensor, Tensor]:
+        batch, steps, _ = keys.shape
+        hidden = h0.shape[1]
+        # W_hh h and W_a h in one matmul: the query is the previous state.
+        state_weight = torch.cat([weight_hh, query_weight]).t().contiguous()  # (H, 3H + A)
+        state_bias = torch.cat([bias_hh, bias_hh.new_zeros(query_weight.shape[0])])  # (3H + A,)
+        context_t = context_weight.t().contiguous()  # (H, 3H)
+
+        states = h0.new_empty(steps + 1, batch, hidden)  # (T + 1, B, H), states[0] = h0
+        states[0] = h0
+        contexts = h0.new_empty(steps, batch, hidden)  # (T, B, H)
+        weights = h0.new_empty(steps, batch, steps)  # (T, B, T) attention weights
+        # Per step [W_hh h + b_hh ; 2 W_a h]: the backward reads the n share and the query.
+        projections = h0.new_empty(steps, batch, state_weight.shape[1])  # (T, B, 3H + A)
+        gates = h0.new_empty(steps, batch, 3 * hidden)  # (T, B, 3H): r, z, n
+        energy = torch.empty_like(keys)  # (B, T, A) reused every step
+
+        for t in range(steps):
+            h, p, g = states[t], projections[t], gates[t]
+            torch.addmm(state_bias, h, state_weight, out=p)  # (B, 3H + A)
+            torch.add(keys, p[:, 3 * hidden :].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
+            scores = energy @ energy_weight  # (B, T)
+            if padding is not None:
+                scores.masked_fill_(padding, float("-inf"))
+            weights[t] = torch.softmax(scores, dim=1)  # (B, T)
+            torch.bmm(weights[t].unsqueeze(1), memory, out=contexts[t].unsqueeze(1))  # (B, 1, H)
+            gate_x = torch.addmm(input_x[:, t], contexts[t], context_t)  # (B, 3H)
+            torch.add(gate_x[:, : 2 * hidden], p[:, : 2 * hidden], out=g[:, : 2 * hidden]).sigmoid_()
+            n = g[:, 2 * hidden :]
+            torch.addcmul(gate_x[:, 2 * hidden :], g[:, :hidden], p[:, 2 * hidden : 3 * hidden], out=n).tanh_()
+            torch.lerp(n, h, g[:, hidden : 2 * hidden], out=states[t + 1])  # (1 - z) n + z h
+
+        ctx.save_for_backward(
+            keys, energy_weight, memory, state_weight, context_t, states, contexts, weights, projections, gates
+        )
+        return states[1:].transpose(0, 1), contexts.transpose(0, 1)  # (B, T, H) each
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_states: Tensor, grad_contexts: Tensor) -> tuple[Tensor | None, ...]:
+        (keys, energy_weight, memory, state_weight, context_t, states, contexts, weights, projections, gates) = (
+            ctx.saved_tensors
+        )
+        steps, batch, hidden = contexts.shape
+        grad_states = grad_states.transpose(0, 1)  # (T, B, H)
+        grad_contexts = grad_contexts.transpose(0, 1)  # (T, B, H)
+        grad_projected = state_weight.new_empty(steps, batch, state_weight.shape[1])  # (T, B, 3H + A)
+        grad_gate_x = state_weight.new_empty(steps, batch, 3 * hidden)  # (T, B, 3H)
+        grad_context_all = torch.empty_like(contexts)  # (T, B, H)
+        grad_keys = torch.zeros_like(keys)  # (B, T, A), still without the v_a factor
+        grad_energy_weight = energy_weight.new_zeros(1, energy_weight.shape[0])  # (1, A)
+        energy = torch.empty_like(keys)
+        # (B, 1, H) @ (B, H, T) is ~10x faster here than (B, T, H) @ (B, H, 1).
+        memory_t = memory.transpose(1, 2).contiguous()  # (B, H, T)
+        dh = torch.zeros_like(states[0])  # (B, H)
+
+        for t in range(steps - 1, -1, -1):
+            dh += grad_states[t]
+            g = gates[t]
+            r, z, n = g[:, :hidden], g[:, hidden : 2 * hidden], g[:, 2 * hidden :]
+            h = states[t]
+            # h' = n + z (h - n)
+            dx = grad_gate_x[t]
+            dp = grad_projected[t]
+            d_n = torch.mul(dh, 1 - z, out=dx[:, 2 * hidden :]).mul_(1 - n * n)  # through tanh
+            torch.mul(dh, h - n, out=dx[:, hidden : 2 * hidden]).mul_(z * (1 - z))  # z, through sigmoid
+            torch.mul(d_n, projections[t, :, 2 * hidden : 3 * hidden], out=dx[:, :hidden]).mul_(r * (1 - r))  # r, through sigmoid
+            dp[:, : 2 * hidden] = dx[:, : 2 * hidden]
+            torch.mul(d_n, r, out=dp[:, 2 * hidden : 3 * hidden])
+            # context: to the output head and to the GRU input
+            d_context = torch.addmm(grad_contexts[t], dx, context_t.t(), out=grad_context_all[t])  # (B, H)
+            d_alpha = torch.bmm(d_context.unsqueeze(1), memory_t).squeeze(1)  # (B, T)
+            alpha = weights[t]
+            d_scores = alpha * (d_alpha - (alpha * d_alpha).sum(1, keepdim=True))  # softmax; 0 where masked
+            # energies: recomputed, scores = sigmoid(keys + q) @ v
+            torch.add(keys, projections[t, :, 3 * hidden :].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
+            grad_energy_weight.addmm_(d_scores.view(1, -1), energy.view(-1, energy.shape[2]))  # (1, A)
+            energy.addcmul_(energy, energy, value=-1.0)  # sigmoid' = e (1 - e)
+            grad_keys.addcmul_(d_scores.unsqueeze(2), energy)
+            dp[:, 3 * hidden :] = torch.bmm(d_scores.unsqueeze(1), energy).squeeze(1) * energy_weight
+            dh = torch.addmm(dh.mul_(z), dp, state_weight.t())  # (B, H)
+
+        grad_keys.mul_(energy_weight)
+        flat_states = states[:-1].reshape(steps * batch, hidden)  # h_0..h_{T-1}
+        grad_state_weight = flat_states.t() @ grad_projected.view(steps * batch, -1)  # (H, 3H + A)
+        grad_weight_hh = grad_state_weight[:, : 3 * hidden].t()
+        grad_query_weight = grad_state_weight[:, 3 * hidden :].t()
+        grad_bias_hh = grad_projected[..., : 3 * hidden].sum((0, 1))
+        grad_context_weight = grad_gate_x.view(steps * batch, -1).t() @ contexts.view(steps * batch, hidden)
+        # d memory = alpha^T d_context, all steps at once
+        grad_memory = torch.bmm(weights.permute(1, 2, 0), grad_context_all.transpose(0, 1))  # (B, T, H)
+        return (
+            grad_keys,
+            grad_energy_weight.squeeze(0),
+            grad_memory,
+            grad_gate_x.transpose(0, 1),
+            dh,
+            grad_weight_hh,
+            grad_bias_hh,
+            grad_query_weight,
+            grad_context_weight,
+            None,
+        )

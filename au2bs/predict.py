@@ -1,0 +1,135 @@
+"""python -m au2bs.predict: OpenFace CSVs -> Live Link Face CSVs with a trained checkpoint.
+
+The AU stream gets exactly the preprocessing the training dataset got
+(tracking gaps, 60 fps resampling, 0-1 scaling, smoothing), read from the
+checkpoint. Every input is read and checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from au2bs import align
+from au2bs.constants import AU_MAX_INTENSITY, LIVELINK_FPS, NUM_LIVELINK
+from au2bs.data.options import AuOptions
+from au2bs.errors import InputError
+from au2bs.formats import read_openface, write_livelink
+from au2bs.models import ModelConfig, build_model
+from au2bs.train.checkpoint import load_checkpoint
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """One OpenFace file, ready for the model."""
+
+    path: Path
+    x: np.ndarray  # (T, 17) float32 on the 60 fps clock, 0-1
+    notes: tuple[str, ...]
+
+
+def prepare_openface(path: Path, options: AuOptions) -> PreparedInput:
+    """Reads an OpenFace CSV and preprocesses it as the dataset builder does."""
+    take = read_openface(path, options.face_id, options.min_confidence)
+    times = take.times - take.times[0]
+    filled, _, gaps = align.fill_gaps(times, take.aus, take.tracked, options.max_gap_s)
+    grid = align.frame_times(int(np.floor(times[-1] * LIVELINK_FPS)) + 1)
+    x = np.clip(align.resample(times, filled, grid) / AU_MAX_INTENSITY, 0.0, 1.0)
+    if options.smooth_frames > 1:
+        x = align.moving_average(x, options.smooth_frames)
+    notes = list(take.notes)
+    if gaps.long_gaps:
+        spans = ", ".join(f"{a:.2f}-{b:.2f} s" for a, b in gaps.long_gaps)
+        notes.append(
+            f"tracking lost for longer than {options.max_gap_s} s at {spans}: output there follows interpolated AUs"
+        )
+    return PreparedInput(path, x.astype(np.float32), tuple(notes))
+
+
+class Predictor:
+    """A trained model and the preprocessing it expects."""
+
+    def __init__(self, checkpoint: str | Path, device: torch.device | str = "cpu") -> None:
+        state = load_checkpoint(checkpoint)
+        config = state["train_config"]
+        self.arch = state["arch"]
+        self.output_names = tuple(state["output_names"])
+        self.au_options = AuOptions(**state.get("provenance", {}).get("au_options", {}))
+        self.device = torch.device(device)
+        self.model = build_model(self.arch, ModelConfig(**config["model"]))
+        best = state["best"]["model"] or state["model"]  # best weights when validation ran
+        self.model.load_state_dict(best)
+        self.model.to(self.device).eval()
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(T, 17) AUs -> (T, 61) channels; channels the model lacks are 0."""
+        inputs = torch.from_numpy(np.ascontiguousarray(x))[None].to(self.device)
+        lengths = torch.tensor([len(x)], device=self.device)
+        prediction = self.model(inputs, lengths).prediction[0].float().cpu().numpy()
+        out = np.zeros((len(x), NUM_LIVELINK), dtype=np.float64)
+        out[:, : prediction.shape[1]] = prediction
+        return out
+
+
+def _inputs(target: Path) -> list[Path]:
+    if target.is_dir():
+        files = sorted(target.glob("*.csv"))
+        if not files:
+            raise InputError("no .csv files in folder", target)
+        return files
+    if not target.is_file():
+        raise InputError("OpenFace file or folder not found", target)
+    return [target]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m au2bs.predict",
+        description="Turn OpenFace CSVs into Live Link Face CSVs (60 fps) with a trained checkpoint.",
+    )
+    parser.add_argument(
+        "--checkpoint", required=True, help="checkpoint.pt from au2bs.train or a search trial"
+    )
+    parser.add_argument("--openface", required=True, help="an OpenFace CSV or a folder of them")
+    parser.add_argument(
+        "--out", required=True, help="folder for the Live Link Face CSVs (one per input, same name)"
+    )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        try:
+            predictor = Predictor(args.checkpoint, args.device)
+        except (FileNotFoundError, ValueError) as error:
+            raise InputError(str(error)) from None
+        # Read and check every input first: a bad file stops the run before any output exists.
+        prepared = [prepare_openface(path, predictor.au_options) for path in _inputs(Path(args.openface))]
+        out = Path(args.out)
+        clashes = [p.path.name for p in prepared if (out / p.path.name).exists()]
+        if clashes:
+            raise InputError(f"would overwrite {', '.join(clashes[:3])}; choose another --out", out)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    missing = NUM_LIVELINK - len(predictor.output_names)
+    if missing:
+        print(
+            f"note: {predictor.arch} predicts {len(predictor.output_names)} channels; the other {missing} are written as 0"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for item in prepared:
+        for note in item.notes:
+            print(f"{item.path.name}: {note}")
+        values = predictor.predict(item.x)
+        write_livelink(out / item.path.name, values)
+        print(f"{item.path.name}: {len(values)} frames -> {out / item.path.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
