@@ -172,7 +172,7 @@ def test_force_replaces_and_keeps_nothing_stale(tmp_path):
 
 
 def test_pairs_csv_paths_are_relative_to_its_folder(tmp_path):
-    source = write_corpus(tmp_path / "raw", count=3)
+    write_corpus(tmp_path / "raw", count=3)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     with open(elsewhere / "pairs.csv", "w", newline="") as handle:
