@@ -126,32 +126,34 @@ class _AttentionDecoder(torch.autograd.Function):
         # (B, 1, H) @ (B, H, T) is ~10x faster here than (B, T, H) @ (B, H, 1).
         memory_t = memory.transpose(1, 2).contiguous()  # (B, H, T)
         dh = torch.zeros_like(states[0])  # (B, H)
+        ones = torch.ones_like(dh)
+        context_w, state_w = context_t.t(), state_weight.t()  # (3H, H), (3H + A, H)
+        r_, z_, n_, q_ = slice(0, hidden), slice(hidden, 2 * hidden), slice(2 * hidden, 3 * hidden), slice(3 * hidden, None)
+        rz_ = slice(0, 2 * hidden)
 
         for t in range(steps - 1, -1, -1):
             dh += grad_states[t]
-            g = gates[t]
-            r, z, n = g[:, :hidden], g[:, hidden : 2 * hidden], g[:, 2 * hidden :]
-            h = states[t]
-            # h' = n + z (h - n)
-            dx = grad_gate_x[t]
-            dp = grad_projected[t]
-            d_n = torch.mul(dh, 1 - z, out=dx[:, 2 * hidden :]).mul_(1 - n * n)  # through tanh
-            torch.mul(dh, h - n, out=dx[:, hidden : 2 * hidden]).mul_(z * (1 - z))  # z, through sigmoid
-            torch.mul(d_n, projections[t, :, 2 * hidden : 3 * hidden], out=dx[:, :hidden]).mul_(r * (1 - r))  # r, through sigmoid
-            dp[:, : 2 * hidden] = dx[:, : 2 * hidden]
-            torch.mul(d_n, r, out=dp[:, 2 * hidden : 3 * hidden])
-            # context: to the output head and to the GRU input
-            d_context = torch.addmm(grad_contexts[t], dx, context_t.t(), out=grad_context_all[t])  # (B, H)
+            g, h, p = gates[t], states[t], projections[t]
+            dx, dp = grad_gate_x[t], grad_projected[t]
+            # h' = n + z (h - n), n = tanh(x_n + r p_n), r, z = sigmoid(x_rz + p_rz)
+            dh_z = dh * g[:, z_]  # the direct path to h
+            d_n = torch.sub(dh, dh_z, out=dx[:, n_]).mul_(torch.addcmul(ones, g[:, n_], g[:, n_], value=-1.0))
+            torch.mul(d_n, p[:, n_], out=dx[:, r_])
+            torch.mul(dh, h - g[:, n_], out=dx[:, z_])
+            dx[:, rz_].mul_(torch.addcmul(g[:, rz_], g[:, rz_], g[:, rz_], value=-1.0))  # sigmoid' = s (1 - s)
+            dp[:, rz_] = dx[:, rz_]
+            torch.mul(d_n, g[:, r_], out=dp[:, n_])
+            # the context feeds the output head and the GRU input
+            d_context = torch.addmm(grad_contexts[t], dx, context_w, out=grad_context_all[t])  # (B, H)
             d_alpha = torch.bmm(d_context.unsqueeze(1), memory_t).squeeze(1)  # (B, T)
-            alpha = weights[t]
-            d_scores = alpha * (d_alpha - (alpha * d_alpha).sum(1, keepdim=True))  # softmax; 0 where masked
-            # energies: recomputed, scores = sigmoid(keys + q) @ v
-            torch.add(keys, projections[t, :, 3 * hidden :].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
+            d_scores = torch._softmax_backward_data(d_alpha, weights[t], 1, d_alpha.dtype)  # 0 where masked
+            # energies, recomputed: scores = sigmoid(keys + q) @ v
+            torch.add(keys, p[:, q_].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
             grad_energy_weight.addmm_(d_scores.view(1, -1), energy.view(-1, energy.shape[2]))  # (1, A)
             energy.addcmul_(energy, energy, value=-1.0)  # sigmoid' = e (1 - e)
             grad_keys.addcmul_(d_scores.unsqueeze(2), energy)
-            dp[:, 3 * hidden :] = torch.bmm(d_scores.unsqueeze(1), energy).squeeze(1) * energy_weight
-            dh = torch.addmm(dh.mul_(z), dp, state_weight.t())  # (B, H)
+            dp[:, q_] = torch.bmm(d_scores.unsqueeze(1), energy).squeeze(1) * energy_weight
+            dh = torch.addmm(dh_z, dp, state_w)  # (B, H)
 
         grad_keys.mul_(energy_weight)
         flat_states = states[:-1].reshape(steps * batch, hidden)  # h_0..h_{T-1}

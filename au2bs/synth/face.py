@@ -67,7 +67,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("MouthShrugLower",), (("AU17_r", 1.0), ("AU23_r", 0.2)), 0.01, 0.45, 1.0, 0.06, 0.3),
     Rule(("MouthShrugUpper",), (("AU17_r", 0.5), ("AU10_r", 0.5)), 0.01, 0.45, 1.0, 0.06, 0.3),
     Rule(_pair("MouthPress"), (("AU23_r", 1.0),), 0.04, 0.12, 1.0, 0.03, 0.15),
-    Rule(_pair("MouthLowerDown"), (("AU26_r", 1.0), ("AU25_r", 0.2)), 0.3, 1.0, 1.0, 0.02, 0.2),
+    Rule(_pair("MouthLowerDown"), (("AU26_r", 1.0), ("AU25_r", 0.2)), 0.35, 1.0, 1.0, 0.02, 0.2),
     Rule(_pair("MouthUpperUp"), (("AU10_r", 1.0), ("AU09_r", 0.3)), 0.06, 0.75, 1.0, 0.04, 0.25),
     Rule(_pair("BrowDown"), (("AU04_r", 1.0),), 0.12, 0.85, 1.0, 0.08, 0.4),
     Rule(("BrowInnerUp",), (("AU01_r", 1.0),), 0.03, 0.6, 1.0, 0.06, 0.35),

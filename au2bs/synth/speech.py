@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from au2bs.synth.signals import plateaus, raised_cosines, smooth_noise
 
@@ -24,7 +25,7 @@ _ROUND_HIGH = (1.0 - (1.0 - _ROUND_P) * _ROUND_LOW) / _ROUND_P
 VOWEL_SHARE = 0.2
 # Syllables of a sentence: log-normal around 26 (about 7 s read aloud), which
 # puts about 70 % of utterances under 500 frames at 60 fps.
-_SENTENCE_SYLLABLES, _SENTENCE_SPREAD = 26.0, 0.45
+_SENTENCE_SYLLABLES, _SENTENCE_SPREAD = 26.5, 0.45
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,29 @@ class Timing:
         return Timing(self.onsets[:count], self.durations[:count])
 
 
-def draw_script(rng: np.random.Generator) -> Script:
-    """Draws a sentence (most items) or a sustained vowel repeated 1-3 times."""
-    vowel = bool(rng.random() < VOWEL_SHARE)
+def script_quantiles(rng: np.random.Generator, count: int) -> np.ndarray:
+    """Stratified length quantiles for `count` scripts, in random order.
+
+    One quantile per 1/count slice, so even 20 scripts follow the length
+    distribution (about 70 % under 500 frames) instead of a lucky draw.
+    """
+    return (rng.permutation(count) + rng.random(count)) / count
+
+
+def draw_script(rng: np.random.Generator, quantile: float) -> Script:
+    """Draws a sentence (most items) or a sustained vowel repeated 1-3 times.
+
+    Args:
+        quantile: 0-1 position in the length distribution: the lowest
+            `VOWEL_SHARE` are vowels, the rest sentences of growing length.
+    """
+    vowel = bool(quantile < VOWEL_SHARE)
     if vowel:
         count = int(rng.integers(1, 4))
         quality = np.full(count, rng.integers(0, len(_VOWELS)))
     else:
-        count = int(np.clip(round(_SENTENCE_SYLLABLES * np.exp(_SENTENCE_SPREAD * rng.standard_normal())), 5, 70))
+        normal = ndtri(np.clip((quantile - VOWEL_SHARE) / (1.0 - VOWEL_SHARE), 1e-6, 1 - 1e-6))
+        count = int(np.clip(round(_SENTENCE_SYLLABLES * np.exp(_SENTENCE_SPREAD * normal)), 5, 70))
         quality = rng.integers(0, len(_VOWELS), count)
     scale = rng.uniform(0.8, 1.2, count)
     rounding = np.where(rng.random(count) < _ROUND_P, _ROUND_HIGH, _ROUND_LOW)

@@ -21,7 +21,7 @@ from au2bs.formats import LiveLinkTake, read_livelink
 from au2bs.synth.config import SynthConfig
 from au2bs.synth.observe import observe
 from au2bs.synth.speakers import draw_speaker
-from au2bs.synth.utterance import TAKE_SEEDS, Utterance, rng_for, utterance_id
+from au2bs.synth.utterance import OUTLIER_ELIGIBLE, OUTLIER_MIN_FRAMES, TAKE_SEEDS, Utterance, rng_for, utterance_id
 
 # Driver = sum of weight x channel (clipped to 0-1). Weights above 1 stretch
 # channels that ARKit keeps small (JawOpen rarely passes 0.4, MouthPress 0.1).
@@ -103,14 +103,15 @@ def piece_lengths(rng: np.random.Generator, frames: int, config: SynthConfig, mo
     return lengths
 
 
-def real_target_utterances(config: SynthConfig) -> Iterator[Utterance]:
+def real_target_utterances(config: SynthConfig, takes: list[LiveLinkTake] | None = None) -> Iterator[Utterance]:
     """Utterances cut from the takes of `config.targets_from`, take by take.
 
     Uses the first `config.speakers` takes (sorted by name; speaker = file
     stem) and at most `len(voices) x utterances_per_voice` pieces of each;
     voice labels cycle through `config.voices`.
     """
-    takes, _ = load_takes(config.targets_from)
+    if takes is None:
+        takes, _ = load_takes(config.targets_from)
     most = len(config.voices) * config.utterances_per_voice
     for take_index, take in enumerate(takes[: config.speakers]):
         profile = draw_speaker(rng_for(config.seed, TAKE_SEEDS, take_index))
@@ -123,7 +124,7 @@ def real_target_utterances(config: SynthConfig) -> Iterator[Utterance]:
             first += length
             lag = rng.uniform(*config.lag_range_s)
             end_offset = rng.uniform(-0.2, 0.0)  # the piece holds no frames past its end
-            if rng.random() < config.outlier_share and length >= 6 * LIVELINK_FPS:
+            if rng.random() < config.outlier_share / OUTLIER_ELIGIBLE and length >= OUTLIER_MIN_FRAMES:
                 end_offset = lag - rng.uniform(1.1, 2.0)
             clock = np.arange(length) / LIVELINK_FPS
             drivers = drivers_from_blendshapes(values)

@@ -19,13 +19,16 @@ from au2bs.synth.face import known_part, render
 from au2bs.synth.hidden import hidden_parts
 from au2bs.synth.observe import OpenFaceStream, observe
 from au2bs.synth.speakers import VOICES, SpeakerProfile, draw_speaker
-from au2bs.synth.speech import Script, draw_script, speech_motion, time_script
+from au2bs.synth.speech import Script, draw_script, script_quantiles, speech_motion, time_script
 
 FINE = 4  # driver grid: 4 samples per Live Link frame (240 Hz), so OpenFace's
 # ~58 fps samples interpolate smooth drivers, not 60 fps steps
-# Streams of seeds: each kind of draw has its own, so changing one count
-# (more speakers, more items) never changes the others.
+# Streams of seeds: each kind of draw has its own, so adding speakers or
+# voices never changes the others (items share stratified script lengths).
 SPEAKER_SEEDS, SCRIPT_SEEDS, READING_SEEDS, SESSION_SEEDS, TAKE_SEEDS = 1, 2, 3, 4, 5
+# Only utterances of 4 s or more can lose over 1 s of video and keep a
+# usable rest; about 80 % are that long, so their outlier chance is scaled up.
+OUTLIER_MIN_FRAMES, OUTLIER_ELIGIBLE = 4 * LIVELINK_FPS, 0.8
 _VOICE_CODE = {name: code for code, name in enumerate(VOICES)}
 
 
@@ -78,8 +81,7 @@ def synthetic_utterance(
     # The video ends within -0.15..+0.2 s of the Live Link take, so the two
     # durations differ by under 1 s; an outlier's video stops > 1 s early.
     end_offset = rng.uniform(-0.15, 0.2)
-    outlier = rng.random() < config.outlier_share and frames >= 6 * LIVELINK_FPS
-    if outlier:
+    if rng.random() < config.outlier_share / OUTLIER_ELIGIBLE and frames >= OUTLIER_MIN_FRAMES:
         end_offset = lag - rng.uniform(1.1, 2.0)
     end = frames / LIVELINK_FPS + end_offset
 
@@ -114,7 +116,9 @@ def simulate(config: SynthConfig) -> Iterator[Utterance]:
 
         yield from real_target_utterances(config)
         return
-    scripts = [draw_script(rng_for(config.seed, SCRIPT_SEEDS, item)) for item in range(config.utterances_per_voice)]
+    items = config.utterances_per_voice
+    quantiles = script_quantiles(rng_for(config.seed, SCRIPT_SEEDS), items)
+    scripts = [draw_script(rng_for(config.seed, SCRIPT_SEEDS, item), quantiles[item]) for item in range(items)]
     for speaker_index in range(config.speakers):
         profile = draw_speaker(rng_for(config.seed, SPEAKER_SEEDS, speaker_index))
         for voice in config.voices:

@@ -1,0 +1,174 @@
+"""From Ray's results to the run folder's flat table and summary.
+
+`trials.parquet`: one row per trial (configuration, seed, status, epochs,
+why it stopped, best and last metrics, best checkpoint). `summary.json`:
+the best configuration, its metrics, the gain over the research's
+configuration, and where to look next.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.fs as pafs
+
+from tune.options import SearchOptions
+from tune.spaces import research_point
+from tune.trainable import METRIC
+
+TRIALS_FILE = "trials.parquet"
+SUMMARY_FILE = "summary.json"
+METRIC_COLUMNS = (METRIC, "val_r2", "val_r2_per_channel", "val_mse_all", "val_f1")
+
+
+def write_run_file(run_path: str, name: str, data: bytes) -> None:
+    """Writes a file into the run folder, local or behind a URI."""
+    filesystem, root = (
+        pafs.FileSystem.from_uri(run_path) if "://" in run_path else (pafs.LocalFileSystem(), run_path)
+    )
+    with filesystem.open_output_stream(f"{root.rstrip('/')}/{name}") as handle:
+        handle.write(data)
+
+
+def why_stopped(epochs: int, max_epochs: int, errored: bool, diverged: bool, finished: bool) -> str:
+    if errored:
+        return "errored"
+    if diverged:
+        return "diverged"
+    if epochs >= max_epochs:
+        return "completed"
+    return "stopped early (ASHA)" if finished else "unfinished"
+
+
+def _same_config(config: dict, point: dict) -> bool:
+    return all(
+        name in config and math.isclose(float(config[name]), float(value), rel_tol=1e-9)
+        for name, value in point.items()
+    )
+
+
+def trial_rows(results, options: SearchOptions, finished: bool = True) -> pd.DataFrame:
+    """One row per trial from a ResultGrid (or any iterable of Result)."""
+    research = research_point(options.arch)
+    rows = []
+    for result in results:
+        history = result.metrics_dataframe
+        last = result.metrics or {}
+        trial_id = last.get("trial_id") or Path(result.path).name
+        row = {"trial_id": trial_id, "research_config": _same_config(result.config, research)}
+        row.update({f"config/{k}": v for k, v in result.config.items()})
+        row["seed"] = last.get("seed")
+        epochs = int(last.get("training_iteration", 0) or 0)
+        diverged = bool(last.get("diverged", False))
+        row.update(
+            status=why_stopped(epochs, options.max_epochs, result.error is not None, diverged, finished),
+            epochs=epochs,
+            error=str(result.error) if result.error is not None else last.get("error"),
+        )
+        valid = (
+            history[history[METRIC].apply(math.isfinite)]
+            if history is not None and METRIC in history
+            else None
+        )
+        if valid is not None and len(valid):
+            best = valid.loc[valid[METRIC].idxmin()]
+            row["best_epoch"] = int(best["epoch"])
+            row.update({f"best/{name}": float(best[name]) for name in METRIC_COLUMNS if name in best})
+            row["best_checkpoint"] = _checkpoint_of_epoch(result, int(best["epoch"]))
+        else:
+            row.update(
+                best_epoch=None,
+                best_checkpoint=None,
+                **{f"best/{m}": math.inf if m == METRIC else None for m in METRIC_COLUMNS},
+            )
+        row.update({f"last/{name}": last.get(name) for name in METRIC_COLUMNS})
+        row["trial_path"] = result.path
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _checkpoint_of_epoch(result, epoch: int) -> str | None:
+    for checkpoint, metrics in result.best_checkpoints or []:
+        if metrics.get("epoch") == epoch:
+            return checkpoint.path
+    return result.checkpoint.path if result.checkpoint is not None else None
+
+
+def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes: list[str]) -> dict:
+    ranked = trials.sort_values(f"best/{METRIC}", kind="stable")
+    best = ranked.iloc[0]
+    research = trials[trials["research_config"]]
+    research_mse = float(research[f"best/{METRIC}"].min()) if len(research) else None
+    best_mse = float(best[f"best/{METRIC}"])
+    improvement = (
+        100.0 * (research_mse - best_mse) / research_mse
+        if research_mse not in (None, 0)
+        and math.isfinite(research_mse or math.nan)
+        and math.isfinite(best_mse)
+        else None
+    )
+    config_columns = [c for c in trials.columns if c.startswith("config/")]
+    return {
+        "arch": options.arch,
+        "run": options.run_path,
+        "metric": f"{METRIC} (validation MSE over the 52 blendshapes, lower is better)",
+        "best": {
+            "trial_id": best["trial_id"],
+            "config": {c.split("/", 1)[1]: _plain(best[c]) for c in config_columns},
+            "seed": _plain(best["seed"]),
+            "epoch": _plain(best["best_epoch"]),
+            **{name: _plain(best.get(f"best/{name}")) for name in METRIC_COLUMNS},
+            "checkpoint": best["best_checkpoint"],
+        },
+        "research_config": {
+            "val_mse": research_mse,
+            "trial_id": research["trial_id"].iloc[0] if len(research) else None,
+        },
+        "improvement_over_research_pct": improvement,
+        "trials": {str(k): int(v) for k, v in trials["status"].value_counts().items()},
+        "epochs_run": int(trials["epochs"].sum()),
+        "wall_seconds": round(wall_s, 1),
+        "notes": notes,
+        "inspect": f"python -m tune.best {options.run_path}",
+    }
+
+
+def _plain(value):
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def save_results(trials: pd.DataFrame, summary: dict, options: SearchOptions) -> None:
+    write_run_file(options.run_path, TRIALS_FILE, trials.to_parquet(index=False))
+    write_run_file(options.run_path, SUMMARY_FILE, (json.dumps(summary, indent=1) + "\n").encode())
+
+
+def format_summary(summary: dict) -> str:
+    best = summary["best"]
+    lines = [
+        "",
+        f"best configuration of {summary['arch']} (trial {best['trial_id']}, epoch {best['epoch']}):",
+        *[f"  {name:<18}{value}" for name, value in best["config"].items()],
+        f"  validation MSE {best['val_mse']:.6f}, R2 {best['val_r2']:.3f} (52 blendshapes)",
+    ]
+    research = summary["research_config"]["val_mse"]
+    if summary["improvement_over_research_pct"] is not None:
+        lines.append(
+            f"  research configuration: validation MSE {research:.6f}; the search improves on it by "
+            f"{summary['improvement_over_research_pct']:.1f} %"
+        )
+    lines += [
+        f"trials: {', '.join(f'{n} {k}' for k, n in summary['trials'].items())}; {summary['epochs_run']} epochs in {summary['wall_seconds']:.0f} s",
+        *[f"note: {note}" for note in summary["notes"]],
+        f"checkpoint: {best['checkpoint']}",
+        f"inspect:    {summary['inspect']}",
+    ]
+    return "\n".join(lines)

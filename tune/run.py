@@ -1,0 +1,152 @@
+"""python -m tune.run --arch grunet0.5: a hyperparameter search with Ray Tune.
+
+Every check that can fail on user input runs before Ray starts; the run
+folder is created only once the search is about to begin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+# Quieter Ray: these warnings concern APIs this project does not use.
+os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
+os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# Ray's newer console output ignores progress reporters; use the classic table.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+from au2bs.data import load_dataset, read_manifest  # noqa: E402
+from au2bs.errors import InputError  # noqa: E402
+from tune.options import CONFIG_FILE, SearchOptions, check_local_gpus, check_storage, parser, resolve  # noqa: E402
+from tune.spaces import describe_space  # noqa: E402
+
+
+def _resumed_options(name: str, storage: str, address: str | None) -> SearchOptions:
+    root = storage if "://" in storage else str(Path(storage).resolve())
+    config = Path(root) / name / CONFIG_FILE
+    if "://" not in root and not config.is_file():
+        raise InputError(f"no run {name!r} to resume (no {CONFIG_FILE} there)", Path(root) / name)
+    saved = json.loads(config.read_text())
+    return SearchOptions(**{**saved, "address": address if address is not None else saved["address"]})
+
+
+def _prepare(argv: list[str] | None) -> tuple[SearchOptions, bool] | int:
+    args = parser().parse_args(argv)
+    if args.show_space:
+        if args.arch is None:
+            raise InputError("--show-space needs --arch")
+        resolve(args)  # the same checks as a run
+        print(describe_space(args.arch))
+        return 0
+    resuming = args.resume is not None
+    options = _resumed_options(args.resume, args.storage, args.address) if resuming else resolve(args)
+    check_local_gpus(options)
+    check_storage(options, new_run=not resuming)
+    if options.data is not None:
+        read_manifest(options.data)  # exists and is a dataset
+    return options, resuming
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        prepared = _prepare(argv)
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if isinstance(prepared, int):
+        return prepared
+    options, resuming = prepared
+
+    import ray
+
+    from tune import search
+    from tune.results import format_summary, save_results, summarize, trial_rows
+
+    if options.data is None:
+        from au2bs.data.default import default_dataset
+
+        dataset = default_dataset()
+    else:
+        dataset = Path(options.data)
+    manifest = read_manifest(dataset)
+    splits = load_dataset(dataset, ("train", "val"))
+    data = {
+        "train": search.training_subset(splits["train"], options.train_fraction, options.seed),
+        "val": splits["val"],
+    }
+    provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
+
+    ray.init(address=options.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        cluster_gpus = ray.cluster_resources().get("GPU", 0)
+        gpus_per_trial = options.gpus_per_trial
+        if gpus_per_trial is None:
+            gpus_per_trial = 0.25 if cluster_gpus else 0.0
+        if gpus_per_trial > 0 and not cluster_gpus:
+            print(f"error: --gpus-per-trial {gpus_per_trial} but the Ray cluster has no GPU", file=sys.stderr)
+            return 2
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        notes = []
+        if len(nodes) > 1 and not options.is_uri:
+            notes.append(
+                f"the cluster has {len(nodes)} nodes but --storage {options.storage} is a local path: "
+                "it must be shared storage (NFS) mounted at the same path on every node, or use a URI such as s3://bucket/runs"
+            )
+            print(f"WARNING: {notes[-1]}", file=sys.stderr)
+        if options.train_fraction < 1:
+            notes.append(
+                f"trials trained on {len(data['train'])} of {len(splits['train'])} training sequences "
+                f"(--train-fraction {options.train_fraction}); validation used all {len(data['val'])}"
+            )
+        max_concurrent = options.max_concurrent or search.slots(options, gpus_per_trial)
+        _print_plan(options, dataset, data, gpus_per_trial, max_concurrent, resuming)
+        if not resuming:
+            Path(options.run_path).mkdir(parents=True, exist_ok=True) if not options.is_uri else None
+            from tune.results import write_run_file
+
+            write_run_file(options.run_path, CONFIG_FILE, options.to_json().encode())
+            tuner = search.new_tuner(options, data, gpus_per_trial, provenance, max_concurrent)
+        else:
+            tuner = search.restored_tuner(options, data, gpus_per_trial, provenance)
+        start = time.monotonic()
+        grid = tuner.fit()
+        wall = time.monotonic() - start
+        trials = trial_rows(grid, options)
+        if trials.empty:
+            print("error: no trial ran", file=sys.stderr)
+            return 1
+        summary = summarize(trials, options, wall, notes)
+        save_results(trials, summary, options)
+        print(format_summary(summary))
+        return 0 if (trials["status"] != "errored").any() else 1
+    finally:
+        ray.shutdown()
+
+
+def _print_plan(options, dataset, data, gpus_per_trial, max_concurrent, resuming) -> None:
+    from tune.search import asha_rungs
+
+    stopping = (
+        f"ASHA on epochs: max_t {options.max_epochs}, grace period {options.grace_period}, "
+        f"reduction factor {options.reduction_factor}, rungs at epochs {asha_rungs(options)}"
+        if options.scheduler == "asha"
+        else f"FIFO: every trial runs {options.max_epochs} epochs"
+    )
+    print(
+        f"{'resuming' if resuming else 'search'} {options.name}: {options.arch}, {options.num_samples} trials, "
+        f"{options.search} search (seed {options.seed}), research configuration first\n"
+        f"  data      {dataset}: {len(data['train'])} train / {len(data['val'])} val sequences\n"
+        f"  stopping  {stopping}\n"
+        f"  resources {options.cpus_per_trial:g} CPU + {gpus_per_trial:g} GPU per trial, {max_concurrent} at once"
+        + (f", no new trials after {options.time_budget_s:g} s" if options.time_budget_s else "")
+        + f"\n  run       {options.run_path}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Building the Ray Tune experiment: searcher, scheduler, resources, storage."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import optuna
+import ray
+from ray import tune as ray_tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search.optuna import OptunaSearch
+
+from au2bs.data import SplitArrays
+from tune.deadline import DeadlineSearcher
+from tune.options import SearchOptions
+from tune.spaces import architecture_space, research_point, to_ray
+from tune.trainable import METRIC, MODE, TrialSettings, train_trial
+
+OPTUNA_FILE = "optuna.db"
+REPORTED_METRICS = {METRIC: "val MSE", "val_r2": "val R2", "epoch": "epoch"}
+
+
+def training_subset(split: SplitArrays, fraction: float, seed: int) -> SplitArrays:
+    """A seeded share of the sequences (a copy, so the shared copy is small too)."""
+    if fraction >= 1:
+        return split
+    rng = np.random.default_rng(seed)
+    count = max(1, int(round(fraction * len(split))))
+    chosen = np.sort(rng.choice(len(split), size=count, replace=False))
+    xs, ys = zip(*(split.sequence(i) for i in chosen))
+    lengths = np.array([len(x) for x in xs], dtype=np.int64)
+    return SplitArrays(
+        x=np.ascontiguousarray(np.concatenate(xs)),
+        y=np.ascontiguousarray(np.concatenate(ys)),
+        offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        ids=tuple(split.ids[i] for i in chosen),
+    )
+
+
+def study_storage(options: SearchOptions) -> str:
+    """SQLite URL of the Optuna study, inside the run folder when it is local."""
+    if options.is_uri:
+        folder = Path.home() / ".cache" / "au2bs" / "optuna" / options.name
+    else:
+        folder = Path(options.run_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / OPTUNA_FILE}"
+
+
+def make_searcher(options: SearchOptions) -> DeadlineSearcher:
+    sampler = (
+        optuna.samplers.TPESampler(seed=options.seed, multivariate=True)
+        if options.search == "optuna"
+        else optuna.samplers.RandomSampler(seed=options.seed)
+    )
+    storage = optuna.storages.RDBStorage(study_storage(options))
+    searcher = OptunaSearch(
+        sampler=sampler,
+        storage=storage,
+        study_name=options.name,
+        points_to_evaluate=[research_point(options.arch)],
+    )
+    return DeadlineSearcher(searcher, options.time_budget_s)
+
+
+def make_scheduler(options: SearchOptions):
+    if options.scheduler == "fifo":
+        return FIFOScheduler()
+    return ASHAScheduler(
+        time_attr="training_iteration",
+        max_t=options.max_epochs,
+        grace_period=options.grace_period,
+        reduction_factor=options.reduction_factor,
+    )
+
+
+def asha_rungs(options: SearchOptions) -> list[int]:
+    rungs, epoch = [], options.grace_period
+    while epoch < options.max_epochs:
+        rungs.append(epoch)
+        epoch *= options.reduction_factor
+    return rungs
+
+
+def slots(options: SearchOptions, gpus_per_trial: float) -> int:
+    """How many trials the cluster's resources hold at once."""
+    resources = ray.cluster_resources()
+    by_cpu = math.floor(resources.get("CPU", 1) / options.cpus_per_trial)
+    if gpus_per_trial > 0:
+        by_gpu = math.floor(resources.get("GPU", 0) / gpus_per_trial + 1e-9)
+        return max(1, min(by_cpu, by_gpu))
+    return max(1, by_cpu)
+
+
+def trainable(options: SearchOptions, data: dict[str, SplitArrays], gpus_per_trial: float, provenance: dict):
+    settings = TrialSettings(
+        arch=options.arch,
+        max_epochs=options.max_epochs,
+        seed=options.seed,
+        threads=max(1, int(options.cpus_per_trial)),
+        gpu_share=gpus_per_trial,
+        provenance=provenance,
+    )
+    with_data = ray_tune.with_parameters(train_trial, data=data, settings=settings)
+    return ray_tune.with_resources(with_data, {"cpu": options.cpus_per_trial, "gpu": gpus_per_trial})
+
+
+def run_config(options: SearchOptions, verbose: int) -> ray_tune.RunConfig:
+    from ray.tune import CLIReporter
+
+    reporter = CLIReporter(
+        metric_columns=REPORTED_METRICS,
+        parameter_columns=list(architecture_space(options.arch)),
+        max_report_frequency=15,
+        sort_by_metric=True,  # metric and mode come from TuneConfig
+    )
+    return ray_tune.RunConfig(
+        name=options.name,
+        storage_path=options.storage,
+        checkpoint_config=ray_tune.CheckpointConfig(
+            num_to_keep=options.keep_checkpoints,
+            checkpoint_score_attribute=METRIC,
+            checkpoint_score_order=MODE,
+        ),
+        failure_config=ray_tune.FailureConfig(max_failures=options.max_failures),
+        progress_reporter=reporter,
+        verbose=verbose,
+    )
+
+
+def new_tuner(options, data, gpus_per_trial, provenance, max_concurrent, verbose=1) -> ray_tune.Tuner:
+    return ray_tune.Tuner(
+        trainable(options, data, gpus_per_trial, provenance),
+        param_space=to_ray(architecture_space(options.arch)),
+        tune_config=ray_tune.TuneConfig(
+            metric=METRIC,
+            mode=MODE,
+            search_alg=make_searcher(options),
+            scheduler=make_scheduler(options),
+            num_samples=options.num_samples,
+            max_concurrent_trials=max_concurrent,
+        ),
+        run_config=run_config(options, verbose),
+    )
+
+
+def restored_tuner(options, data, gpus_per_trial, provenance) -> ray_tune.Tuner:
+    return ray_tune.Tuner.restore(
+        options.run_path,
+        trainable=trainable(options, data, gpus_per_trial, provenance),
+        resume_unfinished=True,
+        resume_errored=True,
+    )

@@ -1,0 +1,51 @@
+"""Search spaces at the Ray boundary: the registry's ranges as Ray Tune domains."""
+
+from __future__ import annotations
+
+from ray import tune as ray_tune
+
+from au2bs.models import get_architecture
+from au2bs.search_space import Choice, LogUniform, Range, Uniform, search_space
+
+
+def architecture_space(arch: str) -> dict[str, Range]:
+    """The hyperparameters `arch` tunes and their ranges (from the registry)."""
+    spec = get_architecture(arch)
+    return search_space(spec.hyperparameters, getattr(spec, "search_overrides", None))
+
+
+def research_point(arch: str) -> dict:
+    """The research's hand-set values of every tuned hyperparameter of `arch`."""
+    spec = get_architecture(arch)
+    known = {
+        **vars(spec.defaults),
+        "batch_size": spec.training.batch_size,
+        "learning_rate": spec.training.learning_rate,
+    }
+    return {name: known[name] for name in architecture_space(arch)}
+
+
+def to_ray(space: dict[str, Range]) -> dict:
+    """Ray Tune domains for plain ranges."""
+    domains = {}
+    for name, value in space.items():
+        if isinstance(value, Choice):
+            domains[name] = ray_tune.choice(list(value.values))
+        elif isinstance(value, LogUniform):
+            domains[name] = ray_tune.loguniform(value.low, value.high)
+        elif isinstance(value, Uniform):
+            domains[name] = ray_tune.uniform(value.low, value.high)
+        else:
+            raise TypeError(f"{name}: unsupported range {value!r}")
+    return domains
+
+
+def describe_space(arch: str) -> str:
+    """The space as a table, with the research's value of each hyperparameter."""
+    space, research = architecture_space(arch), research_point(arch)
+    spec = get_architecture(arch)
+    lines = [f"{arch}: {spec.summary}", f"  {'hyperparameter':<18}{'range':<34}research value"]
+    for name, value in space.items():
+        lines.append(f"  {name:<18}{value.describe():<34}{research[name]}")
+    lines.append("  (the research's values are evaluated first, so the search can only improve on them)")
+    return "\n".join(lines)

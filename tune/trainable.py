@@ -1,0 +1,106 @@
+"""The Ray Tune trial: the au2bs training loop, reporting once per epoch.
+
+Trials receive the train and validation splits through the object store
+(`tune.with_parameters`): one read-only copy per node, whatever the number
+of trials. They never read Parquet and never write into those arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from ray import tune as ray_tune
+
+from au2bs.data import SplitArrays
+from au2bs.train import DivergedError, EpochRecord, TrainConfig, Trainer, load_checkpoint
+
+CHECKPOINT_FILE = "checkpoint.pt"
+METRIC = "val_mse"  # validation MSE over the 52 blendshapes: comparable across architectures
+MODE = "min"
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """What every trial of one search shares (the varying part is Ray's config)."""
+
+    arch: str
+    max_epochs: int
+    seed: int  # the search's master seed; each trial derives its own
+    threads: int  # PyTorch CPU threads = CPUs reserved per trial
+    gpu_share: float  # fraction of a GPU reserved per trial (0 = CPU)
+    provenance: dict  # dataset path and AU preprocessing, saved in checkpoints
+
+
+def trial_seed(master_seed: int, trial_id: str) -> int:
+    """A per-trial seed, stable across restarts of the same trial."""
+    digest = hashlib.sha256(f"{master_seed}:{trial_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def flat_metrics(record: EpochRecord) -> dict:
+    val = record.val
+    return {
+        METRIC: val["blendshapes/mse"],
+        "val_r2": val["blendshapes/r2"],
+        "val_r2_per_channel": val["blendshapes/r2_per_channel"],
+        "val_mse_all": val["all/mse"],
+        "val_f1": val["blendshapes/f1"],
+        "train_loss": record.train_loss,
+        "epoch": record.epoch,
+        "epoch_seconds": record.seconds,
+    }
+
+
+def train_trial(config: dict, data: dict[str, SplitArrays], settings: TrialSettings) -> None:
+    """One trial: `config` holds this trial's hyperparameters."""
+    torch.set_num_threads(max(1, settings.threads))
+    device = "cpu"
+    if settings.gpu_share > 0 and torch.cuda.is_available():
+        device = "cuda"
+        # Ray reserves a share of the GPU but does not enforce it: cap ourselves.
+        torch.cuda.set_per_process_memory_fraction(min(1.0, settings.gpu_share))
+    seed = trial_seed(settings.seed, ray_tune.get_context().get_trial_id())
+    train_config = TrainConfig.for_architecture(
+        settings.arch, epochs=settings.max_epochs, patience=None, seed=seed, **config
+    )
+    trainer = Trainer(train_config, data["train"], data["val"], device, settings.provenance)
+    checkpoint = ray_tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            trainer.restore(load_checkpoint(Path(folder) / CHECKPOINT_FILE))
+    shared = {"shared_read_only": not (data["train"].x.flags.writeable or data["val"].y.flags.writeable)}
+
+    def report(record: EpochRecord, trainer: Trainer) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            trainer.save(Path(folder) / CHECKPOINT_FILE)
+            metrics = {
+                **flat_metrics(record),
+                "seed": seed,
+                "diverged": False,
+                "resumed_from": start_epoch,
+                **shared,
+            }
+            ray_tune.report(metrics, checkpoint=ray_tune.Checkpoint.from_directory(folder))
+
+    start_epoch = trainer.epoch
+    try:
+        trainer.run(callbacks=(report,))
+    except DivergedError as error:
+        # inf, never NaN: ASHA ignores NaN trials and Optuna cannot record NaN.
+        ray_tune.report(
+            {
+                METRIC: math.inf,
+                "val_r2": -math.inf,
+                "epoch": trainer.epoch + 1,
+                "seed": seed,
+                "diverged": True,
+                "error": str(error),
+                "resumed_from": start_epoch,
+                **shared,
+            }
+        )
