@@ -75,7 +75,9 @@ def negrelu_penalty(prediction: Tensor, mask: Tensor) -> Tensor:
     return negative.sum() / (_valid_count(mask) * negative.shape[-1])
 
 
-def masked_activation_bce(logits: Tensor, target: Tensor, mask: Tensor, eps: float = ACTIVATION_EPS) -> Tensor:
+def masked_activation_bce(
+    logits: Tensor, target: Tensor, mask: Tensor, eps: float = ACTIVATION_EPS
+) -> Tensor:
     """BCE of "active" logits against `target > eps`, mean over valid frames and channels (0.8).
 
     Args:
@@ -121,7 +123,9 @@ class SequenceLoss:
             if output.activation_logits is None:
                 raise ValueError("activation loss needs the model's activation_logits")
             blend = target[..., :NUM_BLENDSHAPES]
-            loss = loss + self.activation_weight * masked_activation_bce(output.activation_logits, blend, mask)
+            loss = loss + self.activation_weight * masked_activation_bce(
+                output.activation_logits, blend, mask
+            )
         return loss
 
 

@@ -17,6 +17,12 @@ Two poolings, because the research reported one and it is not the usual:
 Neither is R2 per channel: `r2_per_channel` averages the R2 of each
 channel, leaving out channels whose target is constant (their R2 is
 undefined) and saying how many were left out.
+
+Activation precision / recall compare the prediction with the target
+(predicted active = y_hat > eps, target active = y > eps); one version of
+the research compared the prediction with itself. Precision is 0 when
+nothing is predicted active, recall 0 when nothing is active. A figure
+that is undefined on the split (R2 of a constant target) is NaN.
 """
 
 from __future__ import annotations

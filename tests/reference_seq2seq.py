@@ -29,7 +29,10 @@ class ReferenceSeq2Seq(nn.Module):
 
     # reference parameter name -> packaged model (au2bs.models.seq2seq.Seq2Seq) name
     PARAMETER_MAP = {
-        **{f"encoder.{n}": f"encoder.gru.{n}" for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")},
+        **{
+            f"encoder.{n}": f"encoder.gru.{n}"
+            for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+        },
         **{f"decoder.{n}": f"decoder.gru.{n}_l0" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")},
         "out.weight": "head.linear.weight",
         "out.bias": "head.linear.bias",
@@ -55,7 +58,10 @@ class ReferenceAttention(nn.Module):
     """0.5 (`mask_padding=False`) / 0.6: Bahdanau attention, keys recomputed every step."""
 
     PARAMETER_MAP = {
-        **{f"encoder.{n}": f"encoder.gru.{n}" for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")},
+        **{
+            f"encoder.{n}": f"encoder.gru.{n}"
+            for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+        },
         "W_a.weight": "attention.query.weight",
         "W_a.bias": "attention.query.bias",
         "U_a.weight": "attention.key.weight",

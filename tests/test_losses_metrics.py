@@ -58,8 +58,12 @@ def test_negrelu_weight_scales_and_zero_turns_it_off() -> None:
     output = ModelOutput(prediction)
     mse = masked_mse(prediction, target, MASK).item()  # 1.0
     assert SequenceLoss(NUM_LIVELINK, negrelu_weight=0.0)(output, target, MASK).item() == pytest.approx(mse)
-    assert SequenceLoss(NUM_LIVELINK, negrelu_weight=1.0)(output, target, MASK).item() == pytest.approx(mse + 1)
-    assert SequenceLoss(NUM_LIVELINK, negrelu_weight=0.5)(output, target, MASK).item() == pytest.approx(mse + 0.5)
+    assert SequenceLoss(NUM_LIVELINK, negrelu_weight=1.0)(output, target, MASK).item() == pytest.approx(
+        mse + 1
+    )
+    assert SequenceLoss(NUM_LIVELINK, negrelu_weight=0.5)(output, target, MASK).item() == pytest.approx(
+        mse + 0.5
+    )
     # a recipe without the penalty ignores the configured weight
     assert LossRecipe().build(NUM_LIVELINK, 3.0, 1.0).negrelu_weight == 0.0
     assert LossRecipe(negrelu=True).build(NUM_LIVELINK, 3.0, 1.0).negrelu_weight == 3.0

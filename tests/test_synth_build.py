@@ -20,16 +20,22 @@ WINDOW = tuple(range(0, 31, 3))
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
     generate_corpus(root / "raw", SynthConfig(speakers=4, utterances_per_voice=6, seed=11), progress=False)
-    manifest = build_dataset(root / "raw", root / "ds", BuildOptions(seed=11), progress=False, log=lambda _: None)
+    manifest = build_dataset(
+        root / "raw", root / "ds", BuildOptions(seed=11), progress=False, log=lambda _: None
+    )
     return root, manifest
 
 
 def test_estimated_lags_match_the_generator(built):
     root, manifest = built
     truth = json.loads((root / "raw" / CORPUS_META_FILE).read_text())["utterances"]
-    errors = np.array([info["lag_frames"] - truth[uid]["lag_frames"] for uid, info in manifest["pairs"].items()])
+    errors = np.array(
+        [info["lag_frames"] - truth[uid]["lag_frames"] for uid, info in manifest["pairs"].items()]
+    )
     within = np.mean(np.abs(errors) <= 2)
-    print(f"lag within 2 frames: {within:.1%} of {len(errors)}; errors {np.percentile(np.abs(errors), [50, 90, 100])}")
+    print(
+        f"lag within 2 frames: {within:.1%} of {len(errors)}; errors {np.percentile(np.abs(errors), [50, 90, 100])}"
+    )
     assert within >= 0.9
 
 
@@ -59,7 +65,9 @@ def test_temporal_models_matter_and_the_oracle_is_below_both(built):
     oracle = manifest["oracle"]["per_split"]["test"]["mse_61"]
     per_frame = _linear_test_mse(data, (0,))
     windowed = _linear_test_mse(data, WINDOW)
-    print(f"test MSE (61 channels): oracle {oracle:.5f}, windowed linear {windowed:.5f}, per-frame linear {per_frame:.5f}")
+    print(
+        f"test MSE (61 channels): oracle {oracle:.5f}, windowed linear {windowed:.5f}, per-frame linear {per_frame:.5f}"
+    )
     assert oracle < windowed < per_frame
     assert per_frame > 1.5 * oracle, "a per-frame linear model must fall clearly short of the oracle"
     assert data["train"].x.shape[1] == NUM_AUS and data["train"].y.shape[1] == NUM_LIVELINK

@@ -157,8 +157,11 @@ def format_summary(summary: dict) -> str:
         "",
         f"best configuration of {summary['arch']} (trial {best['trial_id']}, epoch {best['epoch']}):",
         *[f"  {name:<18}{value}" for name, value in best["config"].items()],
-        f"  validation MSE {best['val_mse']:.6f}, R2 {best['val_r2']:.3f} (52 blendshapes)",
     ]
+    if best["val_mse"] is not None and math.isfinite(best["val_mse"]):
+        lines.append(f"  validation MSE {best['val_mse']:.6f}, R2 {best['val_r2']:.3f} (52 blendshapes)")
+    else:
+        lines.append("  no trial reached a finite validation MSE: every trial diverged or failed")
     research = summary["research_config"]["val_mse"]
     if summary["improvement_over_research_pct"] is not None:
         lines.append(

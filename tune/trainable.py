@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +74,11 @@ def train_trial(config: dict, data: dict[str, SplitArrays], settings: TrialSetti
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             trainer.restore(load_checkpoint(Path(folder) / CHECKPOINT_FILE))
-    shared = {"shared_read_only": not (data["train"].x.flags.writeable or data["val"].y.flags.writeable)}
+    # Facts about this worker, reported with every result (tests and post-mortems read them).
+    shared = {
+        "shared_read_only": not (data["train"].x.flags.writeable or data["val"].y.flags.writeable),
+        "started_at": time.time(),
+    }
 
     def report(record: EpochRecord, trainer: Trainer) -> None:
         with tempfile.TemporaryDirectory() as folder:

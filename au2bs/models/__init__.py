@@ -8,7 +8,13 @@
 
 from au2bs.models.config import ModelConfig, TrainingDefaults
 from au2bs.models.interface import ModelOutput, sequence_mask
-from au2bs.models.registry import ARCHITECTURES, build_loss, build_model, get_architecture
+from au2bs.models.registry import (
+    ARCHITECTURES,
+    UnknownArchitectureError,
+    build_loss,
+    build_model,
+    get_architecture,
+)
 from au2bs.models.spec import ArchitectureSpec
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "ModelConfig",
     "ModelOutput",
     "TrainingDefaults",
+    "UnknownArchitectureError",
     "build_loss",
     "build_model",
     "get_architecture",

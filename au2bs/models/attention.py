@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import torch
 from torch import Tensor, nn
 
 
@@ -27,7 +26,9 @@ class AdditiveAttention(nn.Module):
           a tanh, which is about 6x slower on this CPU build;
         - v_a has no bias, since a constant added to every score cancels in
           the softmax (it would never receive a gradient).
-    The factors of 2 are folded into the prepared keys and weights.
+    The factors of 2 are folded into the prepared keys and weights; the
+    decoder's step loop (`attention_recurrence.py`) computes, per step,
+    `softmax(sigmoid(keys + query_weight q) @ energy_weight)`.
     """
 
     def __init__(self, hidden_size: int, attention_size: int | None = None) -> None:
@@ -45,17 +46,3 @@ class AdditiveAttention(nn.Module):
         """
         keys = 2.0 * (self.key(memory) + self.query.bias)  # (B, T, A)
         return PreparedKeys(keys, 2.0 * self.query.weight, 2.0 * self.energy.weight.squeeze(0))
-
-    @staticmethod
-    def scores(prepared: PreparedKeys, query_projection: Tensor) -> Tensor:
-        """Scores of every memory position, up to a per-row constant.
-
-        Args:
-            prepared: from `prepare`.
-            query_projection: (B, A) = query @ prepared.query_weight.T.
-
-        Returns:
-            (B, T) scores; softmax over them gives the research's weights.
-        """
-        energy = torch.add(prepared.keys, query_projection.unsqueeze(1)).sigmoid_()  # (B, T, A)
-        return energy @ prepared.energy_weight  # (B, T)

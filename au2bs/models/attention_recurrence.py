@@ -57,6 +57,17 @@ def decode_with_attention(
     )
 
 
+def _gate_slices(hidden: int) -> tuple[slice, slice, slice, slice, slice]:
+    """r, z, n, (r, z) and the query within a (3H + A) projection row."""
+    return (
+        slice(0, hidden),
+        slice(hidden, 2 * hidden),
+        slice(2 * hidden, 3 * hidden),
+        slice(0, 2 * hidden),
+        slice(3 * hidden, None),
+    )
+
+
 class _AttentionDecoder(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -74,38 +85,38 @@ class _AttentionDecoder(torch.autograd.Function):
     ) -> tuple[Tensor, Tensor]:
         batch, steps, _ = keys.shape
         hidden = h0.shape[1]
+        r_, z_, n_, rz_, q_ = _gate_slices(hidden)
         # W_hh h and W_a h in one matmul: the query is the previous state.
         state_weight = torch.cat([weight_hh, query_weight]).t().contiguous()  # (H, 3H + A)
         state_bias = torch.cat([bias_hh, bias_hh.new_zeros(query_weight.shape[0])])  # (3H + A,)
         context_t = context_weight.t().contiguous()  # (H, 3H)
 
-        states = h0.new_empty(steps + 1, batch, hidden)  # (T + 1, B, H), states[0] = h0
+        # Everything the backward needs, written in place step by step.
+        states = h0.new_empty(steps + 1, batch, hidden)  # (T + 1, B, H): h_0 .. h_T
         states[0] = h0
         contexts = h0.new_empty(steps, batch, hidden)  # (T, B, H)
         weights = h0.new_empty(steps, batch, steps)  # (T, B, T) attention weights
-        # Per step [W_hh h + b_hh ; 2 W_a h]: the backward reads the n share and the query.
         projections = h0.new_empty(steps, batch, state_weight.shape[1])  # (T, B, 3H + A)
-        gates = h0.new_empty(steps, batch, 3 * hidden)  # (T, B, 3H): r, z, n
-        energy = torch.empty_like(keys)  # (B, T, A) reused every step
+        gates = h0.new_empty(steps, batch, 3 * hidden)  # (T, B, 3H): r, z, n after their nonlinearity
+        energy = torch.empty_like(keys)  # (B, T, A), reused every step
 
         for t in range(steps):
             h, p, g = states[t], projections[t], gates[t]
             torch.addmm(state_bias, h, state_weight, out=p)  # (B, 3H + A)
-            torch.add(keys, p[:, 3 * hidden :].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
+            torch.add(keys, p[:, q_].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
             scores = energy @ energy_weight  # (B, T)
             if padding is not None:
                 scores.masked_fill_(padding, float("-inf"))
             weights[t] = torch.softmax(scores, dim=1)  # (B, T)
             torch.bmm(weights[t].unsqueeze(1), memory, out=contexts[t].unsqueeze(1))  # (B, 1, H)
             gate_x = torch.addmm(input_x[:, t], contexts[t], context_t)  # (B, 3H)
-            torch.add(gate_x[:, : 2 * hidden], p[:, : 2 * hidden], out=g[:, : 2 * hidden]).sigmoid_()
-            n = g[:, 2 * hidden :]
-            torch.addcmul(gate_x[:, 2 * hidden :], g[:, :hidden], p[:, 2 * hidden : 3 * hidden], out=n).tanh_()
-            torch.lerp(n, h, g[:, hidden : 2 * hidden], out=states[t + 1])  # (1 - z) n + z h
+            torch.add(gate_x[:, rz_], p[:, rz_], out=g[:, rz_]).sigmoid_()
+            torch.addcmul(gate_x[:, n_], g[:, r_], p[:, n_], out=g[:, n_]).tanh_()
+            torch.lerp(g[:, n_], h, g[:, z_], out=states[t + 1])  # (1 - z) n + z h
 
         ctx.save_for_backward(
             keys, energy_weight, memory, state_weight, context_t, states, contexts, weights, projections, gates
-        )
+        )  # fmt: skip
         return states[1:].transpose(0, 1), contexts.transpose(0, 1)  # (B, T, H) each
 
     @staticmethod
@@ -113,41 +124,42 @@ class _AttentionDecoder(torch.autograd.Function):
     def backward(ctx: FunctionCtx, grad_states: Tensor, grad_contexts: Tensor) -> tuple[Tensor | None, ...]:
         (keys, energy_weight, memory, state_weight, context_t, states, contexts, weights, projections, gates) = (
             ctx.saved_tensors
-        )
+        )  # fmt: skip
         steps, batch, hidden = contexts.shape
+        r_, z_, n_, rz_, q_ = _gate_slices(hidden)
         grad_states = grad_states.transpose(0, 1)  # (T, B, H)
         grad_contexts = grad_contexts.transpose(0, 1)  # (T, B, H)
-        grad_projected = state_weight.new_empty(steps, batch, state_weight.shape[1])  # (T, B, 3H + A)
-        grad_gate_x = state_weight.new_empty(steps, batch, 3 * hidden)  # (T, B, 3H)
+        # Per-step gradients, turned into weight gradients after the loop.
+        grad_projected = torch.empty_like(projections)  # (T, B, 3H + A)
+        grad_gate_x = torch.empty_like(gates)  # (T, B, 3H)
         grad_context_all = torch.empty_like(contexts)  # (T, B, H)
-        grad_keys = torch.zeros_like(keys)  # (B, T, A), still without the v_a factor
+        grad_keys = torch.zeros_like(keys)  # (B, T, A), without the v_a factor until the end
         grad_energy_weight = energy_weight.new_zeros(1, energy_weight.shape[0])  # (1, A)
-        energy = torch.empty_like(keys)
+        energy = torch.empty_like(keys)  # (B, T, A)
         # (B, 1, H) @ (B, H, T) is ~10x faster here than (B, T, H) @ (B, H, 1).
         memory_t = memory.transpose(1, 2).contiguous()  # (B, H, T)
+        context_w, state_w = context_t.t(), state_weight.t()  # (3H, H), (3H + A, H)
         dh = torch.zeros_like(states[0])  # (B, H)
         ones = torch.ones_like(dh)
-        context_w, state_w = context_t.t(), state_weight.t()  # (3H, H), (3H + A, H)
-        r_, z_, n_, q_ = slice(0, hidden), slice(hidden, 2 * hidden), slice(2 * hidden, 3 * hidden), slice(3 * hidden, None)
-        rz_ = slice(0, 2 * hidden)
 
         for t in range(steps - 1, -1, -1):
             dh += grad_states[t]
             g, h, p = gates[t], states[t], projections[t]
             dx, dp = grad_gate_x[t], grad_projected[t]
-            # h' = n + z (h - n), n = tanh(x_n + r p_n), r, z = sigmoid(x_rz + p_rz)
+            # h' = n + z (h - n); n = tanh(x_n + r p_n); r, z = sigmoid(x_rz + p_rz)
             dh_z = dh * g[:, z_]  # the direct path to h
-            d_n = torch.sub(dh, dh_z, out=dx[:, n_]).mul_(torch.addcmul(ones, g[:, n_], g[:, n_], value=-1.0))
+            d_n = torch.sub(dh, dh_z, out=dx[:, n_])  # dh (1 - z)
+            d_n.mul_(torch.addcmul(ones, g[:, n_], g[:, n_], value=-1.0))  # tanh' = 1 - n^2
             torch.mul(d_n, p[:, n_], out=dx[:, r_])
             torch.mul(dh, h - g[:, n_], out=dx[:, z_])
-            dx[:, rz_].mul_(torch.addcmul(g[:, rz_], g[:, rz_], g[:, rz_], value=-1.0))  # sigmoid' = s (1 - s)
+            dx[:, rz_].mul_(torch.addcmul(g[:, rz_], g[:, rz_], g[:, rz_], value=-1.0))  # s (1 - s)
             dp[:, rz_] = dx[:, rz_]
             torch.mul(d_n, g[:, r_], out=dp[:, n_])
-            # the context feeds the output head and the GRU input
+            # The context fed both the GRU input and the output head.
             d_context = torch.addmm(grad_contexts[t], dx, context_w, out=grad_context_all[t])  # (B, H)
             d_alpha = torch.bmm(d_context.unsqueeze(1), memory_t).squeeze(1)  # (B, T)
-            d_scores = torch._softmax_backward_data(d_alpha, weights[t], 1, d_alpha.dtype)  # 0 where masked
-            # energies, recomputed: scores = sigmoid(keys + q) @ v
+            d_scores = torch._softmax_backward_data(d_alpha, weights[t], 1, d_alpha.dtype)  # 0 if masked
+            # The energies, recomputed: scores = sigmoid(keys + q) @ v.
             torch.add(keys, p[:, q_].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
             grad_energy_weight.addmm_(d_scores.view(1, -1), energy.view(-1, energy.shape[2]))  # (1, A)
             energy.addcmul_(energy, energy, value=-1.0)  # sigmoid' = e (1 - e)
@@ -156,23 +168,20 @@ class _AttentionDecoder(torch.autograd.Function):
             dh = torch.addmm(dh_z, dp, state_w)  # (B, H)
 
         grad_keys.mul_(energy_weight)
-        flat_states = states[:-1].reshape(steps * batch, hidden)  # h_0..h_{T-1}
+        flat_states = states[:-1].reshape(steps * batch, hidden)  # h_0 .. h_{T-1}
         grad_state_weight = flat_states.t() @ grad_projected.view(steps * batch, -1)  # (H, 3H + A)
-        grad_weight_hh = grad_state_weight[:, : 3 * hidden].t()
-        grad_query_weight = grad_state_weight[:, 3 * hidden :].t()
-        grad_bias_hh = grad_projected[..., : 3 * hidden].sum((0, 1))
         grad_context_weight = grad_gate_x.view(steps * batch, -1).t() @ contexts.view(steps * batch, hidden)
-        # d memory = alpha^T d_context, all steps at once
+        # d memory = alpha^T d_context, all steps at once.
         grad_memory = torch.bmm(weights.permute(1, 2, 0), grad_context_all.transpose(0, 1))  # (B, T, H)
         return (
             grad_keys,
             grad_energy_weight.squeeze(0),
             grad_memory,
-            grad_gate_x.transpose(0, 1),
-            dh,
-            grad_weight_hh,
-            grad_bias_hh,
-            grad_query_weight,
+            grad_gate_x.transpose(0, 1),  # input_x
+            dh,  # h0
+            grad_state_weight[:, : 3 * hidden].t(),  # weight_hh
+            grad_projected[..., : 3 * hidden].sum((0, 1)),  # bias_hh
+            grad_state_weight[:, 3 * hidden :].t(),  # query_weight
             grad_context_weight,
-            None,
+            None,  # padding
         )

@@ -26,9 +26,17 @@ class GRURegressor(nn.Module):
           outputs") is ambiguous about it.
         - The final ReLU spares the 9 signed rotation channels (see
           `OutputHead`).
-        - Batches are run padded and the final state read at each length
-          instead of packed: identical valid outputs, faster on CPU
-          (see `GRUEncoder`).
+        - Batches are run padded instead of packed: identical valid
+          outputs, faster on CPU (see `GRUEncoder`).
+        - The loss averages over all valid frames of the batch; 0.3 summed
+          per-utterance means over the batch, which weighs the frames of
+          short utterances more (Adam makes the overall scale irrelevant).
+        - 0.2's NegReLU penalty covers the 52 blendshape channels only
+          (`au2bs.losses.negrelu_penalty`).
+        - Losses and metrics skip padded frames (`au2bs.losses`); the
+          research counted padding in the losses of 0.1-0.5.
+        - Parameters start from N(0, init_std), the research's N(0, 0.01)
+          by default (`ModelConfig.init_std`; None = PyTorch's init).
     """
 
     def __init__(
@@ -62,30 +70,3 @@ class GRURegressor(nn.Module):
             return ModelOutput(prediction)
         prediction, logits = self.gate(x, prediction)  # (B, T, C) each
         return ModelOutput(prediction, logits)
-
-
-class FCNet(nn.Module):
-    """Per-frame baseline: three Linear layers, no recurrence.
-
-    Linear (17 -> H), ReLU, dropout, Linear (H -> H), ReLU, dropout,
-    Linear (H -> C), final ReLU on the blendshape channels. The research log
-    names FCNet without its details; this is the plainest reading of "three
-    Linear layers", sized like the GRUs so the comparison is about
-    recurrence, not width.
-    """
-
-    def __init__(self, hidden_size: int, out_channels: int, dropout: float) -> None:
-        super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(NUM_AUS, hidden_size),
-            nn.ReLU(),
-            nn.Dropout(dropout),
-            nn.Linear(hidden_size, hidden_size),
-            nn.ReLU(),
-        )
-        self.head = OutputHead(hidden_size, out_channels, dropout, clamp=True)
-
-    def forward(self, x: Tensor, lengths: Tensor) -> ModelOutput:
-        """(B, T, 17), (B,) -> prediction (B, T, C); `lengths` is not needed."""
-        check_inputs(x, lengths)
-        return ModelOutput(self.head(self.body(x)))  # (B, T, C)

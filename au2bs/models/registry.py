@@ -11,11 +11,13 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from au2bs.constants import BLENDSHAPE_NAMES, LIVELINK_NAMES
+from au2bs.constants import BLENDSHAPE_NAMES, LIVELINK_NAMES, NUM_BLENDSHAPES, NUM_LIVELINK
+from au2bs.errors import InputError
 from au2bs.losses import LossRecipe, SequenceLoss
 from au2bs.models.attention_decoder import AttentionSeq2Seq
 from au2bs.models.config import ModelConfig, TrainingDefaults
-from au2bs.models.grunet import FCNet, GRURegressor
+from au2bs.models.fcnet import FCNet
+from au2bs.models.grunet import GRURegressor
 from au2bs.models.seq2seq import Seq2Seq
 from au2bs.models.spec import ArchitectureSpec
 
@@ -28,12 +30,45 @@ _SHORT_ONLY = TrainingDefaults(max_frames=500)
 _NO_DROPOUT = replace(ModelConfig(), dropout=0.0)
 
 
+# Named builders (not lambdas), so a spec pickles by reference.
+def _gru_relu_61(c: ModelConfig) -> nn.Module:
+    return GRURegressor(c.hidden_size, NUM_LIVELINK, c.dropout, clamp=True)
+
+
+def _gru_linear_61(c: ModelConfig) -> nn.Module:
+    return GRURegressor(c.hidden_size, NUM_LIVELINK, c.dropout, clamp=False)
+
+
+def _seq2seq_61(c: ModelConfig) -> nn.Module:
+    return Seq2Seq(c.hidden_size, NUM_LIVELINK, c.dropout)
+
+
+def _attention_61(c: ModelConfig) -> nn.Module:
+    return AttentionSeq2Seq(c.hidden_size, NUM_LIVELINK, c.dropout, mask_padding=False)
+
+
+def _masked_attention_61(c: ModelConfig) -> nn.Module:
+    return AttentionSeq2Seq(c.hidden_size, NUM_LIVELINK, c.dropout, mask_padding=True)
+
+
+def _gru_relu_52(c: ModelConfig) -> nn.Module:
+    return GRURegressor(c.hidden_size, NUM_BLENDSHAPES, c.dropout, clamp=True)
+
+
+def _gated_gru_52(c: ModelConfig) -> nn.Module:
+    return GRURegressor(c.hidden_size, NUM_BLENDSHAPES, c.dropout, clamp=True, gated=True)
+
+
+def _fcnet_52(c: ModelConfig) -> nn.Module:
+    return FCNet(c.hidden_size, NUM_BLENDSHAPES, c.dropout)
+
+
 def _specs() -> tuple[ArchitectureSpec, ...]:
     return (
         ArchitectureSpec(
             name="grunet0.1",
             summary="GRU + Linear, final ReLU, MSE; trained on < 500 frames",
-            builder=lambda c: GRURegressor(c.hidden_size, len(LIVELINK_NAMES), c.dropout, clamp=True),
+            builder=_gru_relu_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE,
             causal=True,
@@ -42,7 +77,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.2",
             summary="0.1 without the final ReLU, MSE + NegReLU penalty; trained on < 500 frames",
-            builder=lambda c: GRURegressor(c.hidden_size, len(LIVELINK_NAMES), c.dropout, clamp=False),
+            builder=_gru_linear_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=True,
@@ -52,7 +87,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.3",
             summary="0.1 on batches of any length (packed in the research)",
-            builder=lambda c: GRURegressor(c.hidden_size, len(LIVELINK_NAMES), c.dropout, clamp=True),
+            builder=_gru_relu_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE,
             causal=True,
@@ -60,7 +95,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.4",
             summary="seq2seq: decoder GRU reads [x_t ; h_enc], one GRU call",
-            builder=lambda c: Seq2Seq(c.hidden_size, len(LIVELINK_NAMES), c.dropout),
+            builder=_seq2seq_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=False,
@@ -69,7 +104,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.5",
             summary="Bahdanau attention decoder, attends over padding too",
-            builder=lambda c: AttentionSeq2Seq(c.hidden_size, len(LIVELINK_NAMES), c.dropout, mask_padding=False),
+            builder=_attention_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=False,
@@ -79,7 +114,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.6",
             summary="0.5 with padding masked out of the attention",
-            builder=lambda c: AttentionSeq2Seq(c.hidden_size, len(LIVELINK_NAMES), c.dropout, mask_padding=True),
+            builder=_masked_attention_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=False,
@@ -88,7 +123,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.7",
             summary="0.3 with no dropout, 52 blendshape outputs",
-            builder=lambda c: GRURegressor(c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout, clamp=True),
+            builder=_gru_relu_52,
             output_names=BLENDSHAPE_NAMES,
             loss=_MSE,
             causal=True,
@@ -97,7 +132,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.75",
             summary="0.7 with the MSE summed over blendshape columns",
-            builder=lambda c: GRURegressor(c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout, clamp=True),
+            builder=_gru_relu_52,
             output_names=BLENDSHAPE_NAMES,
             loss=LossRecipe(column_sum=True),
             causal=True,
@@ -106,9 +141,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="grunet0.8",
             summary="0.7 gated by a sigmoid activation head on the AUs, + BCE",
-            builder=lambda c: GRURegressor(
-                c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout, clamp=True, gated=True
-            ),
+            builder=_gated_gru_52,
             output_names=BLENDSHAPE_NAMES,
             loss=LossRecipe(activation=True),
             causal=True,
@@ -118,7 +151,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
         ArchitectureSpec(
             name="fcnet",
             summary="per-frame baseline: three Linear layers, no recurrence",
-            builder=lambda c: FCNet(c.hidden_size, len(BLENDSHAPE_NAMES), c.dropout),
+            builder=_fcnet_52,
             output_names=BLENDSHAPE_NAMES,
             loss=_MSE,
             causal=True,
@@ -129,12 +162,20 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
 ARCHITECTURES: dict[str, ArchitectureSpec] = {spec.name: spec for spec in _specs()}
 
 
+class UnknownArchitectureError(InputError, KeyError):
+    """An architecture name that is not registered; the message lists the registered ones.
+
+    An `InputError` (command lines print it and exit with status 2) and a
+    `KeyError` (a failed lookup).
+    """
+
+
 def get_architecture(name: str) -> ArchitectureSpec:
-    """The spec registered under `name`; KeyError listing the registered names otherwise."""
+    """The spec registered under `name`; UnknownArchitectureError listing the registered names otherwise."""
     try:
         return ARCHITECTURES[name]
     except KeyError:
-        raise KeyError(
+        raise UnknownArchitectureError(
             f"unknown architecture {name!r}; registered: {', '.join(ARCHITECTURES)}"
         ) from None
 

@@ -23,7 +23,9 @@ def _parser() -> argparse.ArgumentParser:
         "and a known noise floor (corpus.json).",
     )
     parser.add_argument("out", type=Path, help="output folder (must not exist or be empty)")
-    parser.add_argument("--speakers", type=int, default=defaults.speakers, help="number of speakers (default %(default)s)")
+    parser.add_argument(
+        "--speakers", type=int, default=defaults.speakers, help="number of speakers (default %(default)s)"
+    )
     parser.add_argument(
         "--utterances-per-voice",
         type=int,

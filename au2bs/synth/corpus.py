@@ -67,7 +67,9 @@ class _OracleSums:
         }
 
 
-def generate_corpus(out_dir: Path, config: SynthConfig, progress: bool = True, overwrite: bool = False) -> Path:
+def generate_corpus(
+    out_dir: Path, config: SynthConfig, progress: bool = True, overwrite: bool = False
+) -> Path:
     """Writes a raw corpus in the real file formats into `out_dir`.
 
     Args:
@@ -116,7 +118,9 @@ def _check_destination(out_dir: Path, overwrite: bool) -> None:
     if not overwrite:
         raise InputError("output folder exists and is not empty (use --force to replace a corpus)", out_dir)
     if not (out_dir / CORPUS_META_FILE).is_file():
-        raise InputError(f"refusing to replace a folder that is not a corpus (no {CORPUS_META_FILE})", out_dir)
+        raise InputError(
+            f"refusing to replace a folder that is not a corpus (no {CORPUS_META_FILE})", out_dir
+        )
 
 
 def _write(folder: Path, config: SynthConfig, progress: bool) -> None:
@@ -173,7 +177,9 @@ def _meta(config: SynthConfig, info: dict[str, dict], sums: _OracleSums, skipped
         frames = sum(sums.frames.values())
         oracle = {
             "mse_61": float(sum(e.sum() for e in errors.values()) / (frames * NUM_LIVELINK)),
-            "mse_52": float(sum(e[:NUM_BLENDSHAPES].sum() for e in errors.values()) / (frames * NUM_BLENDSHAPES)),
+            "mse_52": float(
+                sum(e[:NUM_BLENDSHAPES].sum() for e in errors.values()) / (frames * NUM_BLENDSHAPES)
+            ),
             "definition": ORACLE_DEFINITION,
         }
     else:

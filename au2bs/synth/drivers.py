@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from au2bs.constants import AU_NAMES, NUM_AUS
-from au2bs.synth.signals import episodes
+from au2bs.synth.signals import Range, episodes
 from au2bs.synth.speakers import SpeakerProfile, VoiceProfile
 from au2bs.synth.speech import SpeechMotion
 
@@ -27,13 +27,17 @@ def muscle_drivers(
 ) -> np.ndarray:
     """(len(t), 17) drivers in `AU_NAMES` order, clipped to 0-1."""
 
-    def episode(rate: float, amplitude, attack, hold, release) -> np.ndarray:
+    def episode(rate: float, amplitude: Range, attack: Range, hold: Range, release: Range) -> np.ndarray:
         return episodes(rng, t, rate, amplitude, attack, hold, release)
 
     smile = episode(0.16 * speaker.smile * voice.smile, (0.3, 1.0), (0.2, 0.5), (0.5, 3.0), (0.3, 0.9))
     # Brow raises mark stressed words; a high voice raises them more often.
-    raised = episode(0.3 * speaker.brow_raise * voice.brow_raise, (0.2, 0.8), (0.1, 0.25), (0.1, 0.8), (0.2, 0.5))
-    lowered = episode(0.12 * speaker.brow_lower * voice.brow_lower, (0.2, 0.7), (0.2, 0.4), (0.5, 2.5), (0.3, 0.8))
+    raised = episode(
+        0.3 * speaker.brow_raise * voice.brow_raise, (0.2, 0.8), (0.1, 0.25), (0.1, 0.8), (0.2, 0.5)
+    )
+    lowered = episode(
+        0.12 * speaker.brow_lower * voice.brow_lower, (0.2, 0.7), (0.2, 0.4), (0.5, 2.5), (0.3, 0.8)
+    )
     other = speaker.other
     short = ((0.15, 0.3), (0.2, 1.0), (0.3, 0.6))  # attack, hold, release of brief expressions
 

@@ -50,13 +50,14 @@ def _pair(stem: str) -> tuple[str, str]:
 # The jaw path (JawOpen) has no skin filter: the dataset builder finds the
 # lag by cross-correlating AU26 with JawOpen, and a one-sided filter would
 # shift the peak. Slow release elsewhere is what makes history matter.
+# Rule(channels, terms, threshold, gain, power, attack_s, release_s)
 RULES: tuple[Rule, ...] = (
     Rule(_pair("EyeBlink"), (("AU45_r", 1.0), ("AU07_r", 0.12)), 0.04, 1.0, 1.2, 0.01, 0.03),
     Rule(_pair("EyeLookDown"), (("AU45_r", 1.0),), 0.55, 0.9, 1.0),
     Rule(_pair("EyeSquint"), (("AU07_r", 0.8), ("AU06_r", 0.35)), 0.1, 0.95, 1.0, 0.05, 0.3),
     Rule(_pair("EyeWide"), (("AU05_r", 1.0),), 0.08, 1.15, 1.0, 0.05, 0.25),
     Rule(("JawOpen",), (("AU26_r", 0.5), ("AU25_r", 0.04)), 0.05, 1.0, 1.1),
-    Rule(("MouthFunnel",), (("AU26_r", 1.0),), 0.2, 0.5, 1.0, 0.03, 0.15, rounded=True),
+    Rule(("MouthFunnel",), (("AU26_r", 1.0),), 0.2, 0.45, 1.0, 0.03, 0.15, rounded=True),
     Rule(("MouthPucker",), (("AU26_r", 0.5), ("AU23_r", 0.3)), 0.12, 0.15, 1.0, 0.03, 0.15, rounded=True),
     Rule(_pair("MouthSmile"), (("AU12_r", 1.0),), 0.06, 1.0, 1.2, 0.08, 0.35),
     Rule(_pair("MouthFrown"), (("AU15_r", 1.0), ("AU17_r", 0.15)), 0.02, 0.45, 1.0, 0.06, 0.3),

@@ -31,7 +31,8 @@ def gaze(rng: np.random.Generator, count: int, centre: np.ndarray) -> np.ndarray
     out[:] = position
     switch = rng.exponential(0.9)
     while switch < t[-1]:
-        if rng.random() < _GLANCE_SHARE:
+        glance = rng.random() < _GLANCE_SHARE
+        if glance:
             target = np.array([rng.uniform(-0.3, 0.5), rng.uniform(-0.15, 0.08)])
         else:
             target = centre + rng.normal(0.0, _FIXATION_SPREAD)
@@ -39,7 +40,7 @@ def gaze(rng: np.random.Generator, count: int, centre: np.ndarray) -> np.ndarray
         out = out + step * (target - position)
         position = target
         # Glances away are brief; fixations on the prompt last longer.
-        switch += rng.exponential(0.9) + 0.15
+        switch += rng.uniform(0.25, 0.6) if glance else rng.exponential(0.9) + 0.15
     for axis in range(2):
         out[:, axis] += smooth_noise(rng, count, _DT, 0.4, 0.008)
     return out
@@ -62,10 +63,10 @@ def hidden_parts(rng: np.random.Generator, count: int, speaker: SpeakerProfile) 
     out[:, _CH["LeftEyeRoll"]] = 0.12 * yaw + roll
     out[:, _CH["RightEyeRoll"]] = 0.12 * yaw - roll - 0.006
     # Looking to one side turns the left eye in and the right eye out.
-    out[:, _CH["EyeLookInLeft"]] = np.maximum(1.8 * left_yaw, 0.0)
-    out[:, _CH["EyeLookOutLeft"]] = np.maximum(-1.8 * left_yaw - 0.02, 0.0)
-    out[:, _CH["EyeLookOutRight"]] = np.maximum(1.8 * right_yaw, 0.0)
-    out[:, _CH["EyeLookInRight"]] = np.maximum(-1.8 * right_yaw - 0.02, 0.0)
+    out[:, _CH["EyeLookInLeft"]] = np.maximum(1.5 * left_yaw, 0.0)
+    out[:, _CH["EyeLookOutLeft"]] = np.maximum(-1.5 * left_yaw - 0.02, 0.0)
+    out[:, _CH["EyeLookOutRight"]] = np.maximum(1.5 * right_yaw, 0.0)
+    out[:, _CH["EyeLookInRight"]] = np.maximum(-1.5 * right_yaw - 0.02, 0.0)
     for side in ("Left", "Right"):
         out[:, _CH["EyeLookUp" + side]] = np.maximum(-2.5 * pitch + 0.08, 0.0)
         out[:, _CH["EyeLookDown" + side]] = np.maximum(2.5 * pitch - 0.12, 0.0)

@@ -29,7 +29,12 @@ for _name, _power in {"AU45_r": 0.7, "AU25_r": 0.6, "AU12_r": 1.25, "AU06_r": 1.
 # (observed AU, driver it leaks from, weight): OpenFace confuses cheek raise
 # and lip-corner pull, reads parted lips as some jaw drop and squints as
 # half-blinks.
-_CROSSTALK = (("AU06_r", "AU12_r", 0.2), ("AU12_r", "AU06_r", 0.1), ("AU26_r", "AU25_r", 0.08), ("AU45_r", "AU07_r", 0.12))
+_CROSSTALK = (
+    ("AU06_r", "AU12_r", 0.2),
+    ("AU12_r", "AU06_r", 0.1),
+    ("AU26_r", "AU25_r", 0.08),
+    ("AU45_r", "AU07_r", 0.12),
+)
 
 _WHITE_NOISE = 0.025  # frame-to-frame sensor noise, driver units (0.125 on the 0-5 scale)
 _SLOW_NOISE = 0.008  # slowly wandering bias (lighting, head pose), driver units

@@ -80,7 +80,9 @@ def raised_cosines(t: np.ndarray, centres: np.ndarray, widths: np.ndarray, heigh
     return out
 
 
-def plateaus(t: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndarray, ramp: float) -> np.ndarray:
+def plateaus(
+    t: np.ndarray, starts: np.ndarray, ends: np.ndarray, heights: np.ndarray, ramp: float
+) -> np.ndarray:
     """Sum of flat-topped pulses with smoothstep ramps of `ramp` seconds."""
     out = np.zeros_like(t)
     for start, end, height in zip(starts, ends, heights):

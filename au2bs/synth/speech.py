@@ -17,9 +17,9 @@ from au2bs.synth.signals import plateaus, raised_cosines, smooth_noise
 # (jaw openness, lip spread) of a few vowel qualities: a, e, i, o, u, schwa.
 _VOWELS = np.array([(0.85, 0.0), (0.55, 0.5), (0.3, 0.9), (0.6, 0.05), (0.35, 0.0), (0.4, 0.15)])
 # Rounding weights are drawn independently of the vowel, with mean exactly 1
-# (0.5 w.p. 0.7, else 2.166...), so funnel/pucker = jaw part x rounding has a
+# (0.6 w.p. 0.7, else 1.933...), so funnel/pucker = jaw part x rounding has a
 # known conditional mean given the AUs: the jaw part itself.
-_ROUND_LOW, _ROUND_P = 0.5, 0.3
+_ROUND_LOW, _ROUND_P = 0.6, 0.3
 _ROUND_HIGH = (1.0 - (1.0 - _ROUND_P) * _ROUND_LOW) / _ROUND_P
 # Share of scripts that are sustained vowels rather than sentences.
 VOWEL_SHARE = 0.2
@@ -130,22 +130,29 @@ def speech_motion(
         # A held vowel: the jaw opens, stays (with a slight tremor) and closes.
         jaw = plateaus(t, onsets, onsets + durations, openness, ramp=0.12)
         jaw *= 1.0 + smooth_noise(rng, len(t), float(t[1] - t[0]), 0.15, 0.04)
+        rounded = plateaus(t, onsets, onsets + durations, script.rounding[:count], ramp=0.12)
         weights = plateaus(t, onsets, onsets + durations, np.ones(count), ramp=0.12)
     else:
         # Overlapping bumps: each syllable's jaw gesture blends into the next.
         jaw = raised_cosines(t, centres, 1.6 * durations, openness)
+        rounded = raised_cosines(t, centres, 1.6 * durations, script.rounding[:count])
         weights = raised_cosines(t, centres, 1.6 * durations, np.ones(count))
     # Lips part from shortly before the first syllable of a run to its end.
     run_start = np.concatenate(([True], script.pause[: count - 1]))
     run_end = script.pause[:count].copy()
     run_end[-1] = True
-    lips = plateaus(t, onsets[run_start] - 0.06, (onsets + durations)[run_end] + 0.06, np.ones(run_start.sum()), 0.08)
-    closures = raised_cosines(t, onsets[script.bilabial[:count]], np.full(script.bilabial[:count].sum(), 0.14), 1.0)
+    lips = plateaus(
+        t, onsets[run_start] - 0.06, (onsets + durations)[run_end] + 0.06, np.ones(run_start.sum()), 0.08
+    )
+    closures = raised_cosines(
+        t, onsets[script.bilabial[:count]], np.full(script.bilabial[:count].sum(), 0.14), 1.0
+    )
     lips = np.clip(lips - closures, 0.0, 1.0)
-    tiny = 1e-3  # keeps the rounding factor at exactly 1 where no syllable is
-    rounding = (raised_cosines(t, centres, 1.6 * durations, script.rounding[:count]) + tiny) / (weights + tiny)
-    if script.vowel:
-        rounding = (plateaus(t, onsets, onsets + durations, script.rounding[:count], 0.12) + tiny) / (weights + tiny)
+    # The syllables' rounding weights averaged with the jaw gestures' own
+    # weights: mean 1 at every instant whatever the timing; exactly 1 where
+    # no syllable is.
+    tiny = 1e-3
+    rounding = (rounded + tiny) / (weights + tiny)
     return SpeechMotion(
         jaw=np.clip(jaw, 0.0, 1.0),
         lips=lips * min(1.0, 0.6 + 0.4 * amplitude),

@@ -21,7 +21,14 @@ from au2bs.formats import LiveLinkTake, read_livelink
 from au2bs.synth.config import SynthConfig
 from au2bs.synth.observe import observe
 from au2bs.synth.speakers import draw_speaker
-from au2bs.synth.utterance import OUTLIER_ELIGIBLE, OUTLIER_MIN_FRAMES, TAKE_SEEDS, Utterance, rng_for, utterance_id
+from au2bs.synth.utterance import (
+    OUTLIER_ELIGIBLE,
+    OUTLIER_MIN_FRAMES,
+    TAKE_SEEDS,
+    Utterance,
+    rng_for,
+    utterance_id,
+)
 
 # Driver = sum of weight x channel (clipped to 0-1). Weights above 1 stretch
 # channels that ARKit keeps small (JawOpen rarely passes 0.4, MouthPress 0.1).
@@ -103,7 +110,9 @@ def piece_lengths(rng: np.random.Generator, frames: int, config: SynthConfig, mo
     return lengths
 
 
-def real_target_utterances(config: SynthConfig, takes: list[LiveLinkTake] | None = None) -> Iterator[Utterance]:
+def real_target_utterances(
+    config: SynthConfig, takes: list[LiveLinkTake] | None = None
+) -> Iterator[Utterance]:
     """Utterances cut from the takes of `config.targets_from`, take by take.
 
     Uses the first `config.speakers` takes (sorted by name; speaker = file
@@ -115,7 +124,9 @@ def real_target_utterances(config: SynthConfig, takes: list[LiveLinkTake] | None
     most = len(config.voices) * config.utterances_per_voice
     for take_index, take in enumerate(takes[: config.speakers]):
         profile = draw_speaker(rng_for(config.seed, TAKE_SEEDS, take_index))
-        lengths = piece_lengths(rng_for(config.seed, TAKE_SEEDS, take_index, 0), len(take.values), config, most)
+        lengths = piece_lengths(
+            rng_for(config.seed, TAKE_SEEDS, take_index, 0), len(take.values), config, most
+        )
         first = 0
         for piece, length in enumerate(lengths):
             rng = rng_for(config.seed, TAKE_SEEDS, take_index, piece + 1)

@@ -118,7 +118,9 @@ def simulate(config: SynthConfig) -> Iterator[Utterance]:
         return
     items = config.utterances_per_voice
     quantiles = script_quantiles(rng_for(config.seed, SCRIPT_SEEDS), items)
-    scripts = [draw_script(rng_for(config.seed, SCRIPT_SEEDS, item), quantiles[item]) for item in range(items)]
+    scripts = [
+        draw_script(rng_for(config.seed, SCRIPT_SEEDS, item), quantiles[item]) for item in range(items)
+    ]
     for speaker_index in range(config.speakers):
         profile = draw_speaker(rng_for(config.seed, SPEAKER_SEEDS, speaker_index))
         for voice in config.voices:
@@ -145,7 +147,8 @@ def aligned(utterance: Utterance) -> tuple[np.ndarray, np.ndarray, np.ndarray | 
     inside = (real >= stream.real_times[0]) & (real <= stream.real_times[-1])
     good = stream.tracked
     x = np.stack(
-        [np.interp(real[inside], stream.real_times[good], stream.aus[good, k]) for k in range(NUM_AUS)], axis=1
+        [np.interp(real[inside], stream.real_times[good], stream.aus[good, k]) for k in range(NUM_AUS)],
+        axis=1,
     )
     known = None if utterance.known is None else utterance.known[inside]
     return x / AU_MAX_INTENSITY, utterance.livelink[inside], known

@@ -1,0 +1,111 @@
+"""The search end to end on a real local Ray (no mocks): small, but every piece real."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import optuna
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from tune_helpers import small_dataset, trial_results
+
+from au2bs.constants import FRAMES_FILE
+from au2bs.data import load_dataset
+from au2bs.train import TrainConfig, Trainer, load_checkpoint
+from tune.run import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return small_dataset(tmp_path_factory.mktemp("tune"))
+
+
+def test_small_search_writes_the_run_and_its_best_checkpoint_reproduces(dataset, tmp_path, capsys):
+    args = ["--arch", "grunet0.3", "--data", str(dataset), "--num-samples", "5", "--max-epochs", "3"]
+    assert (
+        main([*args, "--storage", str(tmp_path), "--name", "small", "--train-fraction", "1", "--seed", "1"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "best configuration of grunet0.3" in printed and "python -m tune.best" in printed
+    run = tmp_path / "small"
+    for name in ("config.json", "trials.parquet", "summary.json", "optuna.db"):
+        assert (run / name).is_file(), name
+
+    trials = pd.read_parquet(run / "trials.parquet")
+    assert len(trials) == 5 and trials["research_config"].sum() == 1
+    assert set(trials["status"]) <= {"completed", "stopped early (ASHA)"}
+    assert trials["seed"].nunique() == 5
+    study = optuna.load_study(study_name="small", storage=f"sqlite:///{run / 'optuna.db'}")
+    assert len(study.trials) == 5
+
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["best"]["val_mse"] == trials["best/val_mse"].min()
+    state = load_checkpoint(f"{summary['best']['checkpoint']}/checkpoint.pt")
+    assert state["epoch"] == summary["best"]["epoch"]
+    data = load_dataset(dataset)
+    trainer = Trainer(TrainConfig.from_dict(state["train_config"]), data["train"], data["val"], "cpu")
+    trainer.restore(state)
+    again = trainer.evaluate(data["val"])["blendshapes"]["mse"]
+    assert again == pytest.approx(summary["best"]["val_mse"], rel=1e-5)
+
+    # Every trial read the shared arrays as read-only views of the object store copy.
+    results = [row for rows in trial_results(run).values() for row in rows]
+    assert results and all(row["shared_read_only"] for row in results)
+
+
+def test_diverging_trials_are_recorded_and_the_search_finishes(dataset, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_bytes((dataset / "manifest.json").read_bytes())
+    table = pq.read_table(dataset / FRAMES_FILE)
+    jaw = table.column("JawOpen").to_numpy().copy()
+    jaw[3] = np.nan  # in the first training sequence: every trial meets it in epoch 1
+    pq.write_table(
+        table.set_column(table.schema.get_field_index("JawOpen"), "JawOpen", pa.array(jaw)),
+        broken / FRAMES_FILE,
+    )
+
+    args = ["--arch", "grunet0.1", "--data", str(broken), "--num-samples", "2", "--max-epochs", "2"]
+    assert main([*args, "--storage", str(tmp_path), "--name", "div", "--train-fraction", "1"]) == 0
+    trials = pd.read_parquet(tmp_path / "div" / "trials.parquet")
+    assert list(trials["status"]) == ["diverged", "diverged"]
+    assert all("training loss became nan" in error for error in trials["error"])
+    assert all(math.isinf(v) for v in trials["best/val_mse"])
+
+
+def test_bad_input_fails_before_ray_starts(dataset, tmp_path, capsys):
+    cases = [
+        (["--arch", "grunet9"], "registered: grunet0.1"),
+        (["--arch", "grunet0.3", "--data", str(tmp_path / "nope")], "dataset folder not found"),
+        (["--arch", "grunet0.3", "--data", str(tmp_path)], "not a dataset"),
+        (["--arch", "grunet0.3", "--resume", "ghost"], "no run 'ghost' to resume"),
+        (["--arch", "grunet0.3", "--grace-period", "5", "--max-epochs", "3"], "exceeds --max-epochs"),
+        (["--arch", "grunet0.3", "--num-samples", "0"], "--num-samples must be > 0"),
+    ]
+    import torch
+
+    if not torch.cuda.is_available():
+        cases.append((["--arch", "grunet0.3", "--gpus-per-trial", "0.5"], "no CUDA GPU"))
+    for flags, message in cases:
+        assert main([*flags, "--storage", str(tmp_path / "runs")]) == 2, flags
+        assert message in capsys.readouterr().err, flags
+    # A storage path under a plain file can never be created (even as root).
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["--arch", "grunet0.3", "--storage", str(blocker / "runs")]) == 2
+    assert "storage folder is not writable" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_show_space_prints_the_space_without_running(capsys):
+    assert main(["--arch", "grunet0.5", "--show-space"]) == 0
+    printed = capsys.readouterr().out
+    for name in ("hidden_size", "dropout", "negrelu_weight", "batch_size", "learning_rate"):
+        assert name in printed

@@ -1,0 +1,26 @@
+"""Helpers for the search tests: small datasets, reading a run's per-trial results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pairs_factory import write_corpus
+
+from au2bs.data import BuildOptions, build_dataset
+
+
+def small_dataset(root: Path, count: int = 10, frames: int = 150) -> Path:
+    write_corpus(root / "raw", count=count, frames=frames, lag_frames_base=10)
+    build_dataset(root / "raw", root / "ds", BuildOptions(), progress=False, log=lambda _: None)
+    return root / "ds"
+
+
+def trial_results(run: Path) -> dict[str, list[dict]]:
+    """trial folder name -> its reported results, in order (Ray's result.json)."""
+    out = {}
+    for folder in sorted(p for p in run.iterdir() if p.is_dir() and p.name.startswith("train_trial_")):
+        path = folder / "result.json"
+        lines = path.read_text().splitlines() if path.is_file() else []
+        out[folder.name] = [json.loads(line) for line in lines if line.strip()]
+    return out
