@@ -100,6 +100,14 @@ def test_unknown_name_lists_the_registered_names() -> None:
         build_model("transformer")
 
 
+def test_bad_input_shapes_are_refused() -> None:
+    model = build_model("grunet0.3", small_config("grunet0.3"))
+    with pytest.raises(ValueError, match="17"):
+        model(torch.rand(2, 5, 16), torch.tensor([5, 5]))
+    with pytest.raises(ValueError, match="lengths"):
+        model(torch.rand(2, 5, NUM_AUS), torch.tensor([5, 5, 5]))
+
+
 def test_seeded_build_is_reproducible_and_leaves_the_global_rng_alone() -> None:
     state = torch.random.get_rng_state()
     first = build_model("grunet0.3", seed=7).state_dict()

@@ -89,6 +89,7 @@ def train_trial(config: dict, data: dict[str, SplitArrays], settings: TrialSetti
                 "diverged": False,
                 "resumed_from": start_epoch,
                 **shared,
+                "reported_at": time.time(),
             }
             ray_tune.report(metrics, checkpoint=ray_tune.Checkpoint.from_directory(folder))
 

@@ -1,9 +1,12 @@
 """Architectures: one registry of names -> specs, one calling convention.
 
->>> from au2bs.models import ARCHITECTURES, build_model, build_loss, sequence_mask
->>> model = build_model("grunet0.3")
->>> output = model(x, lengths)  # x (B, T, 17), lengths (B,) -> output.prediction (B, T, 61)
->>> loss = build_loss("grunet0.3")(output, target, sequence_mask(lengths, x.shape[1]))
+>>> import torch
+>>> from au2bs.models import build_loss, build_model, sequence_mask
+>>> x, lengths = torch.rand(2, 50, 17), torch.tensor([50, 30])  # zero-padded AUs / 5
+>>> output = build_model("grunet0.3", seed=0)(x, lengths)
+>>> output.prediction.shape
+torch.Size([2, 50, 61])
+>>> loss = build_loss("grunet0.3")(output, torch.rand(2, 50, 61), sequence_mask(lengths, 50))
 """
 
 from au2bs.models.config import ModelConfig, TrainingDefaults

@@ -99,20 +99,30 @@ class _AttentionDecoder(torch.autograd.Function):
         projections = h0.new_empty(steps, batch, state_weight.shape[1])  # (T, B, 3H + A)
         gates = h0.new_empty(steps, batch, 3 * hidden)  # (T, B, 3H): r, z, n after their nonlinearity
         energy = torch.empty_like(keys)  # (B, T, A), reused every step
+        gate_x = h0.new_empty(batch, 3 * hidden)  # (B, 3H), reused every step
+
+        # Per-step views, made once: indexing inside the loop costs ~4 us a view.
+        h, p = states.unbind(0), projections.unbind(0)
+        p_rz, p_n = projections[..., rz_].unbind(0), projections[..., n_].unbind(0)
+        p_query = projections[..., q_].unsqueeze(2).unbind(0)  # (B, 1, A) each
+        g_r, g_z, g_n, g_rz = (gates[..., s].unbind(0) for s in (r_, z_, n_, rz_))
+        alpha, alpha_row = weights.unbind(0), weights.unsqueeze(2).unbind(0)  # (B, T), (B, 1, T)
+        context, context_row = contexts.unbind(0), contexts.unsqueeze(2).unbind(0)  # (B, H), (B, 1, H)
+        x_t = input_x.unbind(1)  # (B, 3H) each
+        gate_x_rz, gate_x_n = gate_x[:, rz_], gate_x[:, n_]
 
         for t in range(steps):
-            h, p, g = states[t], projections[t], gates[t]
-            torch.addmm(state_bias, h, state_weight, out=p)  # (B, 3H + A)
-            torch.add(keys, p[:, q_].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
+            torch.addmm(state_bias, h[t], state_weight, out=p[t])  # (B, 3H + A)
+            torch.add(keys, p_query[t], out=energy).sigmoid_()  # (B, T, A)
             scores = energy @ energy_weight  # (B, T)
             if padding is not None:
                 scores.masked_fill_(padding, float("-inf"))
-            weights[t] = torch.softmax(scores, dim=1)  # (B, T)
-            torch.bmm(weights[t].unsqueeze(1), memory, out=contexts[t].unsqueeze(1))  # (B, 1, H)
-            gate_x = torch.addmm(input_x[:, t], contexts[t], context_t)  # (B, 3H)
-            torch.add(gate_x[:, rz_], p[:, rz_], out=g[:, rz_]).sigmoid_()
-            torch.addcmul(gate_x[:, n_], g[:, r_], p[:, n_], out=g[:, n_]).tanh_()
-            torch.lerp(g[:, n_], h, g[:, z_], out=states[t + 1])  # (1 - z) n + z h
+            torch.softmax(scores, dim=1, out=alpha[t])  # (B, T)
+            torch.bmm(alpha_row[t], memory, out=context_row[t])  # (B, 1, H)
+            torch.addmm(x_t[t], context[t], context_t, out=gate_x)  # (B, 3H)
+            torch.add(gate_x_rz, p_rz[t], out=g_rz[t]).sigmoid_()
+            torch.addcmul(gate_x_n, g_r[t], p_n[t], out=g_n[t]).tanh_()
+            torch.lerp(g_n[t], h[t], g_z[t], out=h[t + 1])  # (1 - z) n + z h
 
         ctx.save_for_backward(
             keys, energy_weight, memory, state_weight, context_t, states, contexts, weights, projections, gates
@@ -127,45 +137,63 @@ class _AttentionDecoder(torch.autograd.Function):
         )  # fmt: skip
         steps, batch, hidden = contexts.shape
         r_, z_, n_, rz_, q_ = _gate_slices(hidden)
-        grad_states = grad_states.transpose(0, 1)  # (T, B, H)
-        grad_contexts = grad_contexts.transpose(0, 1)  # (T, B, H)
+        attention = energy_weight.shape[0]
         # Per-step gradients, turned into weight gradients after the loop.
         grad_projected = torch.empty_like(projections)  # (T, B, 3H + A)
         grad_gate_x = torch.empty_like(gates)  # (T, B, 3H)
         grad_context_all = torch.empty_like(contexts)  # (T, B, H)
         grad_keys = torch.zeros_like(keys)  # (B, T, A), without the v_a factor until the end
-        grad_energy_weight = energy_weight.new_zeros(1, energy_weight.shape[0])  # (1, A)
+        grad_energy_weight = energy_weight.new_zeros(1, attention)  # (1, A)
         energy = torch.empty_like(keys)  # (B, T, A)
+        energy_rows = energy.view(-1, attention)  # (B T, A)
         # (B, 1, H) @ (B, H, T) is ~10x faster here than (B, T, H) @ (B, H, 1).
         memory_t = memory.transpose(1, 2).contiguous()  # (B, H, T)
         context_w, state_w = context_t.t(), state_weight.t()  # (3H, H), (3H + A, H)
         dh = torch.zeros_like(states[0])  # (B, H)
         ones = torch.ones_like(dh)
+        d_alpha = weights.new_empty(batch, 1, steps)  # (B, 1, T), reused
+        d_scores = weights.new_empty(batch, steps)  # (B, T), reused
+        d_query = energy_weight.new_empty(batch, 1, attention)  # (B, 1, A), reused
+
+        # Per-step views, made once (see forward).
+        h, alpha = states.unbind(0), weights.unbind(0)
+        g_r, g_z, g_n, g_rz = (gates[..., s].unbind(0) for s in (r_, z_, n_, rz_))
+        p_n, p_query = projections[..., n_].unbind(0), projections[..., q_].unsqueeze(2).unbind(0)
+        dx, dx_r, dx_z, dx_n, dx_rz = (grad_gate_x[..., s].unbind(0) for s in (slice(None), r_, z_, n_, rz_))
+        dp, dp_rz, dp_n, dp_q = (grad_projected[..., s].unbind(0) for s in (slice(None), rz_, n_, q_))
+        d_context, d_context_row = grad_context_all.unbind(0), grad_context_all.unsqueeze(2).unbind(0)
+        grad_h, grad_c = grad_states.unbind(1), grad_contexts.unbind(1)  # (B, H) each
+        d_alpha_flat, d_query_flat = d_alpha.squeeze(1), d_query.squeeze(1)  # (B, T), (B, A)
+        d_scores_col, d_scores_row, d_scores_flat = (
+            d_scores.unsqueeze(2),
+            d_scores.unsqueeze(1),
+            d_scores.view(1, -1),
+        )
 
         for t in range(steps - 1, -1, -1):
-            dh += grad_states[t]
-            g, h, p = gates[t], states[t], projections[t]
-            dx, dp = grad_gate_x[t], grad_projected[t]
+            dh += grad_h[t]
             # h' = n + z (h - n); n = tanh(x_n + r p_n); r, z = sigmoid(x_rz + p_rz)
-            dh_z = dh * g[:, z_]  # the direct path to h
-            d_n = torch.sub(dh, dh_z, out=dx[:, n_])  # dh (1 - z)
-            d_n.mul_(torch.addcmul(ones, g[:, n_], g[:, n_], value=-1.0))  # tanh' = 1 - n^2
-            torch.mul(d_n, p[:, n_], out=dx[:, r_])
-            torch.mul(dh, h - g[:, n_], out=dx[:, z_])
-            dx[:, rz_].mul_(torch.addcmul(g[:, rz_], g[:, rz_], g[:, rz_], value=-1.0))  # s (1 - s)
-            dp[:, rz_] = dx[:, rz_]
-            torch.mul(d_n, g[:, r_], out=dp[:, n_])
+            dh_z = dh * g_z[t]  # the direct path to h
+            torch.sub(dh, dh_z, out=dx_n[t])  # dh (1 - z)
+            dx_n[t].mul_(torch.addcmul(ones, g_n[t], g_n[t], value=-1.0))  # tanh' = 1 - n^2
+            torch.mul(dx_n[t], p_n[t], out=dx_r[t])
+            torch.mul(dh, h[t] - g_n[t], out=dx_z[t])
+            dx_rz[t].mul_(torch.addcmul(g_rz[t], g_rz[t], g_rz[t], value=-1.0))  # s (1 - s)
+            dp_rz[t].copy_(dx_rz[t])
+            torch.mul(dx_n[t], g_r[t], out=dp_n[t])
             # The context fed both the GRU input and the output head.
-            d_context = torch.addmm(grad_contexts[t], dx, context_w, out=grad_context_all[t])  # (B, H)
-            d_alpha = torch.bmm(d_context.unsqueeze(1), memory_t).squeeze(1)  # (B, T)
-            d_scores = torch._softmax_backward_data(d_alpha, weights[t], 1, d_alpha.dtype)  # 0 if masked
+            torch.addmm(grad_c[t], dx[t], context_w, out=d_context[t])  # (B, H)
+            torch.bmm(d_context_row[t], memory_t, out=d_alpha)  # (B, 1, T)
+            # through the softmax; 0 at masked positions, where alpha is 0
+            d_scores.copy_(torch._softmax_backward_data(d_alpha_flat, alpha[t], 1, d_scores.dtype))
             # The energies, recomputed: scores = sigmoid(keys + q) @ v.
-            torch.add(keys, p[:, q_].unsqueeze(1), out=energy).sigmoid_()  # (B, T, A)
-            grad_energy_weight.addmm_(d_scores.view(1, -1), energy.view(-1, energy.shape[2]))  # (1, A)
+            torch.add(keys, p_query[t], out=energy).sigmoid_()  # (B, T, A)
+            grad_energy_weight.addmm_(d_scores_flat, energy_rows)  # (1, A)
             energy.addcmul_(energy, energy, value=-1.0)  # sigmoid' = e (1 - e)
-            grad_keys.addcmul_(d_scores.unsqueeze(2), energy)
-            dp[:, q_] = torch.bmm(d_scores.unsqueeze(1), energy).squeeze(1) * energy_weight
-            dh = torch.addmm(dh_z, dp, state_w)  # (B, H)
+            grad_keys.addcmul_(d_scores_col, energy)
+            torch.bmm(d_scores_row, energy, out=d_query)  # (B, 1, A)
+            torch.mul(d_query_flat, energy_weight, out=dp_q[t])
+            dh = torch.addmm(dh_z, dp[t], state_w)  # (B, H)
 
         grad_keys.mul_(energy_weight)
         flat_states = states[:-1].reshape(steps * batch, hidden)  # h_0 .. h_{T-1}

@@ -17,6 +17,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from au2bs.constants import NUM_AUS
+
 
 class ModelOutput(NamedTuple):
     """A model's answer for a padded batch."""
@@ -69,7 +71,7 @@ def init_parameters(module: nn.Module, std: float | None) -> None:
 
 def check_inputs(x: Tensor, lengths: Tensor) -> None:
     """Raises ValueError for a batch that breaks the calling convention."""
-    if x.dim() != 3:
-        raise ValueError(f"x must be (B, T, features), got shape {tuple(x.shape)}")
+    if x.dim() != 3 or x.shape[-1] != NUM_AUS:
+        raise ValueError(f"x must be (B, T, {NUM_AUS}), got shape {tuple(x.shape)}")
     if lengths.shape != (x.shape[0],):
         raise ValueError(f"lengths must be ({x.shape[0]},), got shape {tuple(lengths.shape)}")

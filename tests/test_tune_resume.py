@@ -1,0 +1,101 @@
+"""Killing the driver mid-search, resuming it; packing trials on a fake GPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from tune_helpers import small_dataset, trial_results
+
+from tune.run import main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    # Longer sequences than the other search tests: epochs must last long
+    # enough for the kill to land mid-trial.
+    return small_dataset(tmp_path_factory.mktemp("resume"), count=12, frames=400)
+
+
+def _checkpoints(run: Path) -> int:
+    return sum(1 for _ in run.glob("train_trial_*/checkpoint_*"))
+
+
+def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_path):
+    name, samples, epochs = "killed", 4, 6
+    command = [
+        sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
+        "--num-samples", str(samples), "--max-epochs", str(epochs), "--scheduler", "fifo",
+        "--train-fraction", "1", "--storage", str(tmp_path), "--name", name,
+    ]  # fmt: skip
+    driver = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    run = tmp_path / name
+    deadline = time.monotonic() + 240
+    while _checkpoints(run) < 3 and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert driver.poll() is None, "the search ended before it could be interrupted"
+    killed_at = time.time()
+    os.killpg(driver.pid, signal.SIGKILL)  # the driver and the local Ray it started
+    driver.wait()
+    before = {folder: len(rows) for folder, rows in trial_results(run).items()}
+    assert any(0 < n < epochs for n in before.values()), before
+
+    assert main(["--resume", name, "--storage", str(tmp_path)]) == 0
+    trials = pd.read_parquet(run / "trials.parquet")
+    assert len(trials) == samples and set(trials["status"]) == {"completed"}
+    assert (trials["epochs"] == epochs).all()
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{run / 'optuna.db'}")
+    assert len(study.trials) == samples
+    after = trial_results(run)
+    for folder, count in before.items():
+        if 0 < count < epochs:
+            resumed = [row for row in after[folder] if row["timestamp"] >= killed_at]
+            # Continued from its last checkpoint, not from epoch 0.
+            assert (
+                resumed
+                and resumed[0]["resumed_from"] >= 1
+                and resumed[0]["epoch"] == resumed[0]["resumed_from"] + 1
+            )
+            assert [row["epoch"] for row in after[folder]][-1] == epochs
+
+
+def test_fractional_gpus_pack_four_trials_on_one_fake_gpu(dataset, tmp_path):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 4, "num_gpus": 1, "include_dashboard": False}
+    )
+    try:
+        # grunet0.6 steps through frames in Python: epochs long enough to overlap.
+        args = ["--arch", "grunet0.6", "--data", str(dataset), "--num-samples", "4", "--max-epochs", "2"]
+        args += [
+            "--scheduler",
+            "fifo",
+            "--train-fraction",
+            "1",
+            "--gpus-per-trial",
+            "0.25",
+            "--address",
+            cluster.address,
+        ]
+        assert main([*args, "--storage", str(tmp_path), "--name", "gpu"]) == 0
+    finally:
+        cluster.shutdown()
+    rows = trial_results(tmp_path / "gpu")
+    starts = [r[0]["started_at"] for r in rows.values()]
+    ends = [r[-1]["reported_at"] for r in rows.values()]
+    assert len(rows) == 4 and max(starts) < min(ends), "all four trials ran at the same time"
+    config = json.loads((tmp_path / "gpu" / "config.json").read_text())
+    assert config["gpus_per_trial"] == 0.25
