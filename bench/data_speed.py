@@ -25,7 +25,9 @@ def folder_bytes(folder: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a 2-speaker corpus instead of the default")
     parser.add_argument("--loads", type=int, default=7, help="load repetitions; the median is reported")
     args = parser.parse_args()
@@ -41,7 +43,9 @@ def main() -> None:
         for workers in (1, os.cpu_count() or 1):
             out = root / f"dataset-{workers}"
             start = time.perf_counter()
-            manifest = build_dataset(root / "raw", out, BuildOptions(), progress=False, log=lambda _: None, workers=workers)
+            manifest = build_dataset(
+                root / "raw", out, BuildOptions(), progress=False, log=lambda _: None, workers=workers
+            )
             builds[workers] = time.perf_counter() - start
         frames = manifest["counts"]["frames"]
 
@@ -52,8 +56,10 @@ def main() -> None:
             load_times.append(time.perf_counter() - start)
         in_memory = sum(a.x.nbytes + a.y.nbytes + a.offsets.nbytes for a in data.values())
 
-        print(f"corpus: {manifest['counts']['pairs']} pairs, {manifest['counts']['utterances']} kept, "
-              f"{manifest['counts']['rejected']} rejected, {frames} frames ({frames / 60 / 60:.1f} min at 60 fps)")
+        print(
+            f"corpus: {manifest['counts']['pairs']} pairs, {manifest['counts']['utterances']} kept, "
+            f"{manifest['counts']['rejected']} rejected, {frames} frames ({frames / 60 / 60:.1f} min at 60 fps)"
+        )
         print(f"{'measure':<38} {'value':>14}")
         print(f"{'generate raw corpus (s)':<38} {generate_s:14.1f}")
         for workers, seconds in builds.items():

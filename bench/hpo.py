@@ -1,0 +1,78 @@
+"""ASHA + Optuna against FIFO + random search: same architecture, samples, epochs.
+
+Runs both searches one after the other in this process (same machine, same
+data, same seed) and prints epochs consumed, wall time, best validation MSE
+and the research configuration's validation MSE of each:
+
+    python bench/hpo.py                         # grunet0.3, the default budget
+    python bench/hpo.py --arch grunet0.5 --num-samples 16 --max-epochs 9
+
+Target: ASHA + Optuna uses at most 40 % of the epochs of FIFO + random and
+reaches a best validation MSE within 10 % of it (or better).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from tune.run import main as tune_main
+
+
+def run_search(storage: Path, name: str, common: list[str], scheduler: str, search: str) -> dict:
+    code = tune_main(
+        [*common, "--scheduler", scheduler, "--search", search, "--storage", str(storage), "--name", name]
+    )
+    if code != 0:
+        raise SystemExit(f"{name}: tune.run exited with {code}")
+    summary = json.loads((storage / name / "summary.json").read_text())
+    trials = pd.read_parquet(storage / name / "trials.parquet")
+    return {
+        "epochs": int(trials["epochs"].sum()),
+        "wall_s": summary["wall_seconds"],
+        "best_mse": summary["best"]["val_mse"],
+        "research_mse": summary["research_config"]["val_mse"],
+        "stopped_early": int((trials["status"] == "stopped early (ASHA)").sum()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--arch", default="grunet0.3")
+    parser.add_argument("--num-samples", default="12")
+    parser.add_argument("--max-epochs", default="9")
+    parser.add_argument("--train-fraction", default="0.25")
+    parser.add_argument("--seed", default="0")
+    parser.add_argument("--data", help="dataset (default: the built-in synthetic dataset)")
+    args = parser.parse_args()
+    common = ["--arch", args.arch, "--num-samples", args.num_samples, "--max-epochs", args.max_epochs]
+    common += ["--train-fraction", args.train_fraction, "--seed", args.seed]
+    common += ["--data", args.data] if args.data else []
+
+    with tempfile.TemporaryDirectory() as tmp:
+        storage = Path(tmp)
+        asha = run_search(storage, "asha-optuna", common, "asha", "optuna")
+        fifo = run_search(storage, "fifo-random", common, "fifo", "random")
+
+    print(f"\n{args.arch}: {args.num_samples} trials, up to {args.max_epochs} epochs each, seed {args.seed}")
+    print(f"{'':<30}{'ASHA + Optuna':>16}{'FIFO + random':>16}")
+    print(f"{'epochs consumed':<30}{asha['epochs']:>16d}{fifo['epochs']:>16d}")
+    print(f"{'trials stopped early':<30}{asha['stopped_early']:>16d}{fifo['stopped_early']:>16d}")
+    print(f"{'wall time (s)':<30}{asha['wall_s']:>16.0f}{fifo['wall_s']:>16.0f}")
+    print(f"{'best validation MSE':<30}{asha['best_mse']:>16.6f}{fifo['best_mse']:>16.6f}")
+    print(f"{'research config val. MSE':<30}{asha['research_mse']:>16.6f}{fifo['research_mse']:>16.6f}")
+    ratio = asha["epochs"] / fifo["epochs"]
+    gap = (asha["best_mse"] - fifo["best_mse"]) / fifo["best_mse"]
+    print(
+        f"epochs ratio {ratio:.0%} (target <= 40 %); best MSE {gap:+.1%} against FIFO + random (target <= +10 %)"
+    )
+
+
+if __name__ == "__main__":
+    main()
