@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.fs as pafs
+from ray.tune import ExperimentAnalysis, ResultGrid
 
 from tune.options import SearchOptions
 from tune.spaces import research_point
-from tune.trainable import METRIC
+from tune.trainable import METRIC, MODE
 
 TRIALS_FILE = "trials.parquet"
 SUMMARY_FILE = "summary.json"
@@ -33,14 +34,15 @@ def write_run_file(run_path: str, name: str, data: bytes) -> None:
         handle.write(data)
 
 
-def why_stopped(epochs: int, max_epochs: int, errored: bool, diverged: bool, finished: bool) -> str:
-    if errored:
+def why_stopped(epochs: int, max_epochs: int, ray_status: str, errored: bool, diverged: bool) -> str:
+    """How a trial ended, in words, from Ray's status and what it reported."""
+    if errored or ray_status == "ERROR":
         return "errored"
     if diverged:
         return "diverged"
     if epochs >= max_epochs:
         return "completed"
-    return "stopped early (ASHA)" if finished else "unfinished"
+    return "stopped early (ASHA)" if ray_status == "TERMINATED" else "unfinished"
 
 
 def _same_config(config: dict, point: dict) -> bool:
@@ -50,11 +52,21 @@ def _same_config(config: dict, point: dict) -> bool:
     )
 
 
-def trial_rows(results, options: SearchOptions, finished: bool = True) -> pd.DataFrame:
-    """One row per trial from a ResultGrid (or any iterable of Result)."""
+def collect_trials(run_path: str, options: SearchOptions) -> tuple[pd.DataFrame, ExperimentAnalysis]:
+    """One row per trial of the run at `run_path`, read from disk without starting Ray.
+
+    Works on finished and interrupted runs alike (unfinished trials say so).
+    """
+    analysis = ExperimentAnalysis(run_path, default_metric=METRIC, default_mode=MODE)
+    grid = ResultGrid(analysis)
+    return trial_rows(grid, [trial.status for trial in analysis.trials], options), analysis
+
+
+def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataFrame:
+    """One row per trial from Ray `Result`s and their trials' statuses."""
     research = research_point(options.arch)
     rows = []
-    for result in results:
+    for result, ray_status in zip(results, statuses, strict=True):
         history = result.metrics_dataframe
         last = result.metrics or {}
         trial_id = last.get("trial_id") or Path(result.path).name
@@ -64,7 +76,7 @@ def trial_rows(results, options: SearchOptions, finished: bool = True) -> pd.Dat
         epochs = int(last.get("training_iteration", 0) or 0)
         diverged = bool(last.get("diverged", False))
         row.update(
-            status=why_stopped(epochs, options.max_epochs, result.error is not None, diverged, finished),
+            status=why_stopped(epochs, options.max_epochs, ray_status, result.error is not None, diverged),
             epochs=epochs,
             error=str(result.error) if result.error is not None else last.get("error"),
         )

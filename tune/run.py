@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     import ray
 
     from tune import search
-    from tune.results import format_summary, save_results, summarize, trial_rows
+    from tune.results import collect_trials, format_summary, save_results, summarize
 
     if options.data is None:
         from au2bs.data.default import default_dataset
@@ -113,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             tuner = search.restored_tuner(options, data, gpus_per_trial, provenance)
         start = time.monotonic()
-        grid = tuner.fit()
+        tuner.fit()
         wall = time.monotonic() - start
-        trials = trial_rows(grid, options)
+        trials, _ = collect_trials(options.run_path, options)
         if trials.empty:
             print("error: no trial ran", file=sys.stderr)
             return 1

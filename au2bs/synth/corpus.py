@@ -26,7 +26,7 @@ from au2bs.constants import (
     PAIRS_FILE,
 )
 from au2bs.errors import InputError
-from au2bs.formats import write_livelink, write_openface
+from au2bs.formats import LiveLinkTake, write_livelink, write_openface
 from au2bs.synth.config import GENERATOR_VERSION, SynthConfig
 from au2bs.synth.targets import load_takes, real_target_utterances
 from au2bs.synth.utterance import Utterance, count_utterances, simulate
@@ -87,6 +87,8 @@ def generate_corpus(
     """
     out_dir = Path(out_dir)
     _check_destination(out_dir, overwrite)
+    # Read the takes before touching the disk: a bad folder writes nothing.
+    takes, skipped = load_takes(config.targets_from) if config.targets_from is not None else (None, [])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # A fixed name (not mkdtemp's private 0700 folder) so the corpus gets
     # the user's usual permissions; a stale one is from a killed run.
@@ -94,7 +96,7 @@ def generate_corpus(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        _write(staging, config, progress)
+        _write(staging, config, takes, skipped, progress)
         if out_dir.exists():
             retired = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
             os.replace(out_dir, retired)
@@ -123,17 +125,15 @@ def _check_destination(out_dir: Path, overwrite: bool) -> None:
         )
 
 
-def _write(folder: Path, config: SynthConfig, progress: bool) -> None:
+def _write(
+    folder: Path, config: SynthConfig, takes: list[LiveLinkTake] | None, skipped: list[str], progress: bool
+) -> None:
     (folder / OPENFACE_DIR).mkdir()
     (folder / LIVELINK_DIR).mkdir()
     rows: list[tuple[str, ...]] = []
     info: dict[str, dict] = {}
     sums = _OracleSums()
-    skipped: list[str] = []
-    utterances = simulate(config)
-    if config.targets_from is not None:
-        takes, skipped = load_takes(config.targets_from)
-        utterances = real_target_utterances(config, takes)
+    utterances = simulate(config) if takes is None else real_target_utterances(config, takes)
     bar = tqdm(total=count_utterances(config), desc="synth corpus", unit="utt", disable=not progress)
     for utterance in utterances:
         openface = f"{OPENFACE_DIR}/{utterance.id}.csv"

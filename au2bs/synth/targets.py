@@ -117,7 +117,8 @@ def real_target_utterances(
 
     Uses the first `config.speakers` takes (sorted by name; speaker = file
     stem) and at most `len(voices) x utterances_per_voice` pieces of each;
-    voice labels cycle through `config.voices`.
+    voice labels cycle through `config.voices`. `takes`: already read
+    takes (default: read `config.targets_from`).
     """
     if takes is None:
         takes, _ = load_takes(config.targets_from)
