@@ -13,9 +13,11 @@ from au2bs.errors import InputError
 HEADER_LINES = 1
 
 
-def read_table(path: Path, what: str) -> pd.DataFrame:
+def read_table(path: Path, what: str, usecols: set[str] | None = None) -> pd.DataFrame:
     """Reads a CSV with `,` or `, ` separators, CRLF endings and a UTF-8 BOM.
 
+    Only the columns named in `usecols` (stripped names) are parsed when it
+    is given: real OpenFace files carry hundreds of landmark columns.
     Column names come back stripped. Raises InputError naming the file for a
     missing, empty or malformed file, and for a header with no data rows.
     """
@@ -27,9 +29,11 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
             sep=",",
             skipinitialspace=True,  # OpenFace writes ", " between fields
             encoding="utf-8-sig",  # strips a BOM when there is one
-            dtype=str,  # parse numbers ourselves to report the bad cell
+            # No NA guessing: an empty or "NA" cell stays text, so the column
+            # is not numeric and `numeric_column` reports the exact cell.
             keep_default_na=False,
             na_filter=False,
+            usecols=None if usecols is None else (lambda name: name.strip() in usecols),
             skip_blank_lines=True,
         )
     except pd.errors.EmptyDataError:
@@ -47,7 +51,10 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
 def numeric_column(table: pd.DataFrame, name: str, path: Path) -> np.ndarray:
     """Returns column `name` as float64; any non-numeric or NaN cell is an error."""
     raw = table[name]
-    values = pd.to_numeric(raw.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+    if pd.api.types.is_numeric_dtype(raw):
+        values = raw.to_numpy(dtype=np.float64)  # the fast path: pandas parsed it
+    else:
+        values = pd.to_numeric(raw.astype(str).str.strip(), errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])

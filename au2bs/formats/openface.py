@@ -69,7 +69,8 @@ def read_openface(
         InputError: naming the file, line and column of the first problem.
     """
     path = Path(path)
-    table = read_table(path, "OpenFace")
+    wanted = {"timestamp", "face_id", "confidence", "success", *AU_NAMES}
+    table = read_table(path, "OpenFace", usecols=wanted)
     missing = [name for name in ("timestamp",) + AU_NAMES if name not in table.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path, line=1)
