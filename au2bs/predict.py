@@ -20,8 +20,8 @@ from au2bs.constants import AU_MAX_INTENSITY, LIVELINK_FPS, NUM_LIVELINK
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
 from au2bs.formats import read_openface, write_livelink
-from au2bs.models import ModelConfig, build_model
 from au2bs.train.checkpoint import load_checkpoint
+from au2bs.train.evaluate import model_from_checkpoint
 
 
 @dataclass(frozen=True)
@@ -56,15 +56,12 @@ class Predictor:
 
     def __init__(self, checkpoint: str | Path, device: torch.device | str = "cpu") -> None:
         state = load_checkpoint(checkpoint)
-        config = state["train_config"]
         self.arch = state["arch"]
         self.output_names = tuple(state["output_names"])
         self.au_options = AuOptions(**state.get("provenance", {}).get("au_options", {}))
         self.device = torch.device(device)
-        self.model = build_model(self.arch, ModelConfig(**config["model"]))
-        best = state["best"]["model"] or state["model"]  # best weights when validation ran
-        self.model.load_state_dict(best)
-        self.model.to(self.device).eval()
+        # The best weights when validation ran (au2bs.train), else the last.
+        self.model = model_from_checkpoint(state, weights="best", device=self.device)
 
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:

@@ -59,7 +59,9 @@ DEFAULT_RANGES: dict[str, Range] = {
 }
 
 
-def search_space(hyperparameters: tuple[str, ...], overrides: dict[str, Range] | None = None) -> dict[str, Range]:
+def search_space(
+    hyperparameters: tuple[str, ...], overrides: dict[str, Range] | None = None
+) -> dict[str, Range]:
     """The ranges of `hyperparameters` and the training ones, overrides applied."""
     names = tuple(hyperparameters) + tuple(n for n in TRAINING_HYPERPARAMETERS if n not in hyperparameters)
     overrides = overrides or {}

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 
 from au2bs.data import SplitArrays
-from au2bs.metrics import compute_metrics, flatten_metrics, unpad
+from au2bs.metrics import flatten_metrics
 from au2bs.models import build_loss, build_model, get_architecture
-from au2bs.train.batches import collate, epoch_batches, evaluation_batches, usable_indices
+from au2bs.train.batches import collate, epoch_batches, usable_indices
 from au2bs.train.checkpoint import load_checkpoint, save_checkpoint
 from au2bs.train.config import TrainConfig
+from au2bs.train.evaluate import evaluate_model, predict_split
 
 # Model selection and early stopping watch this: the 52 blendshapes are
 # what every architecture predicts, so it compares across versions.
@@ -117,23 +118,13 @@ class Trainer:
         self.epoch += 1
         return total / len(batches)
 
-    @torch.no_grad()
     def predict_split(self, split: SplitArrays) -> list[np.ndarray]:
         """The model's (T_i, C) prediction for every sequence, in split order."""
-        self.model.eval()
-        out: list[np.ndarray | None] = [None] * len(split)
-        for indices in evaluation_batches(split, self.config.eval_batch_size):
-            batch = collate(split, indices, self.device)
-            prediction = self.model(batch.x, batch.lengths).prediction.float().cpu().numpy()
-            for index, values in zip(indices, unpad(prediction, batch.lengths.cpu().numpy())):
-                out[index] = values
-        return out  # type: ignore[return-value]
+        return predict_split(self.model, split, self.device, self.config.eval_batch_size)
 
     def evaluate(self, split: SplitArrays) -> dict:
         """Every metric of `au2bs.metrics` on `split` (padding never counts)."""
-        predictions = self.predict_split(split)
-        targets = [split.sequence(i)[1] for i in range(len(split))]
-        return compute_metrics(predictions, targets)
+        return evaluate_model(self.model, split, self.device, self.config.eval_batch_size)
 
     # -- the loop ----------------------------------------------------------------
 

@@ -1,0 +1,77 @@
+"""Opening a run folder (local or URI) without starting Ray."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.fs as pafs
+
+from au2bs.errors import InputError
+from tune.options import CONFIG_FILE, SearchOptions
+from tune.results import collect_trials
+from tune.search import OPTUNA_FILE
+from tune.trainable import METRIC
+
+
+@dataclass
+class Run:
+    """A search as it lies on disk, with one row per trial."""
+
+    path: str
+    options: SearchOptions
+    trials: pd.DataFrame  # from `collect_trials`, ranked best first
+    analysis: object  # ray.tune.ExperimentAnalysis
+
+    @property
+    def finished(self) -> bool:
+        return not (self.trials["status"] == "unfinished").any()
+
+    @property
+    def best(self) -> pd.Series:
+        return self.trials.iloc[0]
+
+    @property
+    def has_result(self) -> bool:
+        return bool(len(self.trials)) and pd.notna(self.best["best_checkpoint"])
+
+    @property
+    def study_url(self) -> str | None:
+        path = Path(self.path) / OPTUNA_FILE
+        return f"sqlite:///{path}" if "://" not in self.path and path.is_file() else None
+
+
+def _read_text(path: str) -> str | None:
+    if "://" in path:
+        filesystem, inner = pafs.FileSystem.from_uri(path)
+        try:
+            with filesystem.open_input_stream(inner) as handle:
+                return handle.read().decode()
+        except (FileNotFoundError, OSError):
+            return None
+    local = Path(path)
+    return local.read_text() if local.is_file() else None
+
+
+def open_run(path: str) -> Run:
+    """Reads a run folder or URI; InputError if it is not a run of tune.run."""
+    path = path if "://" in path else str(Path(path).resolve())
+    if "://" not in path and not Path(path).is_dir():
+        raise InputError("run folder not found", path)
+    try:
+        config = _read_text(f"{path.rstrip('/')}/{CONFIG_FILE}")
+    except Exception as error:  # pyarrow raises many kinds for a bad URI
+        raise InputError(f"cannot read the run: {error}", path) from None
+    if config is None:
+        raise InputError(f"not a run of tune.run (no {CONFIG_FILE})", path)
+    options = SearchOptions(**json.loads(config))
+    try:
+        trials, analysis = collect_trials(path, options)
+    except Exception as error:  # no experiment state yet, or an unreadable one
+        raise InputError(f"no trial results to read: {error}", path) from None
+    if trials.empty:
+        raise InputError("the run has no trial yet", path)
+    trials = trials.sort_values(f"best/{METRIC}", kind="stable").reset_index(drop=True)
+    return Run(path, options, trials, analysis)
