@@ -70,7 +70,11 @@ def parser() -> argparse.ArgumentParser:
         "proposes configurations, ASHA stops poor trials early, trials share one copy of the dataset "
         "per node. Ends by naming the best configuration and its checkpoint.",
     )
-    p.add_argument("--arch", help=f"architecture to search: {', '.join(ARCHITECTURES)}")
+    p.add_argument(
+        "--arch",
+        help=f"architecture(s) to search: one of {', '.join(ARCHITECTURES)}; several separated by commas, "
+        "or 'all' (each gets the same budget and seed, one after another)",
+    )
     p.add_argument(
         "--data", help="dataset from `python -m au2bs.data build` (default: the built-in synthetic dataset)"
     )
@@ -138,7 +142,9 @@ def parser() -> argparse.ArgumentParser:
         default="./runs",
         help="folder or URI (s3://bucket/runs) for run folders (default: %(default)s)",
     )
-    p.add_argument("--name", help="run name (default: <arch>-<timestamp>)")
+    p.add_argument(
+        "--name", help="run name (default: <arch>-<timestamp>; with several architectures <name>-<arch>)"
+    )
     p.add_argument("--resume", metavar="NAME", help="continue the interrupted run NAME in --storage")
     p.add_argument("--address", help="join an existing Ray cluster ('auto'); default: start a local Ray")
     p.add_argument(
@@ -166,16 +172,43 @@ def _positive(name: str, value, allow_zero: bool = False) -> None:
         raise InputError(f"--{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
-def resolve(args: argparse.Namespace) -> SearchOptions:
-    """Checks the flags and fills in defaults; InputError on anything wrong."""
-    if args.arch is None:
+def architectures(text: str | None) -> list[str]:
+    """`--arch`: one name, a comma-separated list, or 'all'."""
+    if text is None:
         raise InputError("--arch is required (or --resume NAME)")
-    if args.arch not in ARCHITECTURES:
-        raise InputError(f"unknown architecture {args.arch!r}; registered: {', '.join(ARCHITECTURES)}")
+    names = (
+        list(ARCHITECTURES) if text.strip() == "all" else [n.strip() for n in text.split(",") if n.strip()]
+    )
+    unknown = [n for n in names if n not in ARCHITECTURES]
+    if unknown or not names:
+        raise InputError(
+            f"unknown architecture {', '.join(unknown) or repr(text)}; registered: {', '.join(ARCHITECTURES)}"
+        )
+    if len(set(names)) != len(names):
+        raise InputError(f"--arch names an architecture twice: {text}")
+    return names
+
+
+def resolve_all(args: argparse.Namespace) -> list[SearchOptions]:
+    """One SearchOptions per architecture of `--arch`, same budget and seed."""
+    names = architectures(args.arch)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    runs = []
+    for arch in names:
+        if len(names) == 1:
+            name = args.name or f"{arch}-{stamp}"
+        else:
+            name = f"{args.name}-{arch}" if args.name else f"{arch}-{stamp}"
+        runs.append(resolve(args, arch, name))
+    return runs
+
+
+def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
+    """Checks the flags and fills in defaults for one architecture."""
     base = {**DEFAULTS, **(SMOKE if args.smoke_test else {})}
     pick = lambda flag, key: base[key] if flag is None else flag  # noqa: E731
     options = SearchOptions(
-        arch=args.arch,
+        arch=arch,
         data=str(Path(args.data).resolve()) if args.data else None,
         num_samples=pick(args.num_samples, "num_samples"),
         max_epochs=pick(args.max_epochs, "max_epochs"),
@@ -189,7 +222,7 @@ def resolve(args: argparse.Namespace) -> SearchOptions:
         max_concurrent=args.max_concurrent,
         seed=args.seed,
         storage=args.storage if "://" in args.storage else str(Path(args.storage).resolve()),
-        name=args.name or f"{args.arch}-{time.strftime('%Y%m%d-%H%M%S')}",
+        name=name,
         address=args.address,
         keep_checkpoints=args.keep_checkpoints,
         max_failures=args.max_failures,

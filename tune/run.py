@@ -21,7 +21,8 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
-from tune.options import CONFIG_FILE, SearchOptions, check_local_gpus, check_storage, parser, resolve  # noqa: E402
+from tune.options import CONFIG_FILE, SearchOptions, check_local_gpus, check_storage, parser, resolve_all  # noqa: E402
+from tune.results import write_run_file  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
 
 
@@ -34,21 +35,20 @@ def _resumed_options(name: str, storage: str, address: str | None) -> SearchOpti
     return SearchOptions(**{**saved, "address": address if address is not None else saved["address"]})
 
 
-def _prepare(argv: list[str] | None) -> tuple[SearchOptions, bool] | int:
+def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool] | int:
     args = parser().parse_args(argv)
     if args.show_space:
-        if args.arch is None:
-            raise InputError("--show-space needs --arch")
-        resolve(args)  # the same checks as a run
-        print(describe_space(args.arch))
+        for options in resolve_all(args):  # the same checks as a run
+            print(describe_space(options.arch))
         return 0
     resuming = args.resume is not None
-    options = _resumed_options(args.resume, args.storage, args.address) if resuming else resolve(args)
-    check_local_gpus(options)
-    check_storage(options, new_run=not resuming)
-    if options.data is not None:
-        read_manifest(options.data)  # exists and is a dataset
-    return options, resuming
+    runs = [_resumed_options(args.resume, args.storage, args.address)] if resuming else resolve_all(args)
+    for options in runs:
+        check_local_gpus(options)
+        check_storage(options, new_run=not resuming)
+        if options.data is not None:
+            read_manifest(options.data)  # exists and is a dataset
+    return runs, resuming
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,8 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if isinstance(prepared, int):
         return prepared
-    options, resuming = prepared
+    runs, resuming = prepared
+    codes = [run_search(options, resuming) for options in runs]
+    if len(runs) > 1:
+        print("\ncompare them: python -m tune.compare " + " ".join(o.run_path for o in runs))
+    return max(codes)
 
+
+def run_search(options: SearchOptions, resuming: bool) -> int:
+    """One architecture's search, start to summary; returns the exit status."""
     import ray
 
     from tune import search
@@ -105,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         max_concurrent = options.max_concurrent or search.slots(options, gpus_per_trial)
         _print_plan(options, dataset, data, gpus_per_trial, max_concurrent, resuming)
         if not resuming:
-            Path(options.run_path).mkdir(parents=True, exist_ok=True) if not options.is_uri else None
-            from tune.results import write_run_file
-
+            if not options.is_uri:
+                Path(options.run_path).mkdir(parents=True, exist_ok=True)
             write_run_file(options.run_path, CONFIG_FILE, options.to_json().encode())
             tuner = search.new_tuner(options, data, gpus_per_trial, provenance, max_concurrent)
         else:

@@ -1,0 +1,107 @@
+"""Inspecting finished searches: tune.best and tune.compare on small real runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import matplotlib.image
+import numpy as np
+import pytest
+from ray.tune import ExperimentAnalysis
+from tune_helpers import small_dataset
+
+from au2bs.data import load_dataset
+from au2bs.formats import read_livelink
+from au2bs.train import load_checkpoint
+from au2bs.train.evaluate import evaluate_model, model_from_checkpoint
+from tune.best import main as best_main
+from tune.compare import main as compare_main
+from tune.run import main as run_main
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("best")
+    dataset = small_dataset(root)
+    args = ["--arch", "grunet0.3,fcnet", "--data", str(dataset), "--num-samples", "4", "--max-epochs", "3"]
+    assert run_main([*args, "--train-fraction", "1", "--storage", str(root / "runs"), "--name", "cmp"]) == 0
+    return {
+        "grunet0.3": root / "runs" / "cmp-grunet0.3",
+        "fcnet": root / "runs" / "cmp-fcnet",
+        "dataset": dataset,
+    }
+
+
+def test_best_names_the_same_trial_as_ray(runs, capsys):
+    run = runs["grunet0.3"]
+    assert best_main([str(run), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    analysis = ExperimentAnalysis(str(run), default_metric="val_mse", default_mode="min")
+    assert report["best"]["trial_id"] == analysis.get_best_trial(scope="all").trial_id
+    assert report["finished"] and len(report["trials"]) == 4
+    assert best_main([str(run)]) == 0
+    printed = capsys.readouterr().out
+    assert f"best: trial {report['best']['trial_id']}" in printed and "(research)" in printed
+    assert best_main([str(run), "--checkpoint-only"]) == 0
+    assert capsys.readouterr().out.strip() == report["best"]["checkpoint"]
+
+
+def test_evaluate_matches_a_direct_evaluation_and_export_reads_back(runs, tmp_path, capsys):
+    run = runs["grunet0.3"]
+    assert best_main([str(run), "--evaluate", "--export", str(tmp_path / "export"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    state = load_checkpoint(f"{report['best']['checkpoint']}/checkpoint.pt")
+    test = load_dataset(runs["dataset"], ("test",))["test"]
+    direct = evaluate_model(model_from_checkpoint(state), test, "cpu")
+    assert report["test"]["blendshapes"]["mse"] == pytest.approx(direct["blendshapes"]["mse"], rel=1e-9)
+    assert report["test"]["all"]["r2"] == pytest.approx(direct["all"]["r2"], rel=1e-9)
+    assert len(report["worst_channels"]) == 10
+    for index, name in enumerate(test.ids):
+        predicted = read_livelink(tmp_path / "export" / f"{name}.predicted.csv")
+        truth = read_livelink(tmp_path / "export" / f"{name}.truth.csv")
+        assert len(predicted.times) == len(truth.times) == test.lengths[index]
+        np.testing.assert_allclose(truth.values, test.sequence(index)[1], atol=1e-7)
+
+
+def test_plots_are_real_images(runs, tmp_path, capsys):
+    assert best_main([str(runs["grunet0.3"]), "--plots", str(tmp_path)]) == 0
+    names = ["learning_curves", "metric_vs_hyperparameters", "importances", "predicted_vs_true"]
+    for name in names:
+        path = tmp_path / f"{name}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        pixels = matplotlib.image.imread(path)
+        assert pixels.shape[0] > 100 and pixels[..., :3].std() > 0.05, f"{name} looks blank"
+
+
+def test_compare_ranks_the_runs(runs, tmp_path, capsys):
+    assert compare_main([str(runs["fcnet"]), str(runs["grunet0.3"]), "--json", "--plots", str(tmp_path)]) == 0
+    rows = json.loads(capsys.readouterr().out.split("\nplot:")[0])
+    expected = sorted(rows, key=lambda row: row["val_mse"])
+    assert [r["arch"] for r in rows] == [r["arch"] for r in expected] and {r["arch"] for r in rows} == {
+        "grunet0.3",
+        "fcnet",
+    }
+    for row in rows:
+        summary = json.loads((runs[row["arch"]] / "summary.json").read_text())
+        assert row["val_mse"] == pytest.approx(summary["best"]["val_mse"])
+        assert row["causal"] and row["inference_fps"] > 0 and row["parameters"] > 0
+    assert (tmp_path / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_runs(runs, tmp_path, capsys):
+    assert best_main([str(tmp_path)]) == 2
+    assert "not a run of tune.run" in capsys.readouterr().err
+    assert best_main([str(tmp_path / "missing")]) == 2
+    assert "run folder not found" in capsys.readouterr().err
+    assert best_main(["nosuchscheme://bucket/run"]) == 2
+    assert "cannot read the run" in capsys.readouterr().err
+    # A copy of the run whose checkpoints were deleted (a run folder opens anywhere).
+    broken = tmp_path / "broken"
+    shutil.copytree(runs["fcnet"], broken)
+    for checkpoint in broken.glob("train_trial_*/checkpoint_*"):
+        shutil.rmtree(checkpoint)
+    assert best_main([str(broken), "--evaluate"]) == 2
+    assert "checkpoint is missing on disk" in capsys.readouterr().err

@@ -1,0 +1,167 @@
+"""python -m tune.compare RUN...: a leaderboard of architectures across searches.
+
+For each run: the architecture, whether it is causal (usable frame by frame
+live), its best validation and test MSE and R2, parameters, epochs to the
+best checkpoint, search wall time, and inference speed on this machine's
+CPU (frames per second over a 10 s utterance, and the cost of one frame).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from au2bs.constants import LIVELINK_FPS, NUM_AUS
+from au2bs.errors import InputError
+from au2bs.models import get_architecture
+from tune.best import best_checkpoint_file, evaluate_best
+from tune.inspect_run import Run, open_run
+from tune.results import SUMMARY_FILE
+from tune.trainable import METRIC
+
+FRAME_BUDGET_MS = 1000.0 / LIVELINK_FPS  # 16.7 ms: one frame at 60 fps
+
+
+@torch.no_grad()
+def inference_speed(model: torch.nn.Module, seconds: float = 10.0, repeats: int = 3) -> tuple[float, float]:
+    """(frames per second over a whole utterance, median ms for a one-frame call)."""
+    frames = int(seconds * LIVELINK_FPS)
+    x = torch.rand(1, frames, NUM_AUS)
+    lengths = torch.tensor([frames])
+    model(x, lengths)  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model(x, lengths)
+    fps = frames * repeats / (time.perf_counter() - start)
+    one, one_length = torch.rand(1, 1, NUM_AUS), torch.tensor([1])
+    timings = []
+    for _ in range(50):
+        start = time.perf_counter()
+        model(one, one_length)
+        timings.append((time.perf_counter() - start) * 1000)
+    return fps, statistics.median(timings)
+
+
+def leaderboard_row(run: Run) -> dict:
+    from au2bs.train import load_checkpoint
+    from au2bs.train.evaluate import model_from_checkpoint
+
+    spec = get_architecture(run.options.arch)
+    state = load_checkpoint(best_checkpoint_file(run))
+    model = model_from_checkpoint(state, weights="model")
+    test, _, _ = evaluate_best(run)
+    fps, frame_ms = inference_speed(model)
+    summary_path = Path(run.path) / SUMMARY_FILE
+    wall = json.loads(summary_path.read_text())["wall_seconds"] if summary_path.is_file() else None
+    best = run.best
+    return {
+        "arch": spec.name,
+        "causal": spec.causal,
+        "run": run.path,
+        "val_mse": float(best[f"best/{METRIC}"]),
+        "val_r2": float(best["best/val_r2"]),
+        "test_mse": test["blendshapes"]["mse"],
+        "test_r2": test["blendshapes"]["r2"],
+        "test_r2_per_channel": test["blendshapes"]["r2_per_channel"],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "best_epoch": int(best["best_epoch"]),
+        "search_wall_s": wall,
+        "trials": len(run.trials),
+        "inference_fps": fps,
+        "frame_ms": frame_ms,
+        # Live means frame by frame: only causal models can, and one frame must fit in 1/60 s.
+        "live_60fps": bool(spec.causal and frame_ms < FRAME_BUDGET_MS),
+    }
+
+
+def format_leaderboard(rows: list[dict]) -> str:
+    header = [
+        "#",
+        "arch",
+        "causal",
+        "val MSE",
+        "val R2",
+        "test MSE",
+        "test R2",
+        "R2/ch",
+        "params",
+        "best ep",
+        "search s",
+        "fps",
+        "ms/frame",
+        "live 60fps",
+    ]
+    table = [header]
+    for rank, row in enumerate(rows, start=1):
+        table.append(
+            [
+                str(rank), row["arch"], "yes" if row["causal"] else "no", f"{row['val_mse']:.6f}", f"{row['val_r2']:.3f}",
+                f"{row['test_mse']:.6f}", f"{row['test_r2']:.3f}", f"{row['test_r2_per_channel']:.3f}", f"{row['parameters']:,}",
+                str(row["best_epoch"]), "-" if row["search_wall_s"] is None else f"{row['search_wall_s']:.0f}",
+                f"{row['inference_fps']:,.0f}", f"{row['frame_ms']:.2f}" if row["causal"] else "offline",
+                "yes" if row["live_60fps"] else "no",
+            ]
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
+        for r in table
+    )
+
+
+def bar_chart(rows: list[dict], folder: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(rows)), 4))
+    names = [row["arch"] for row in rows]
+    colors = ["tab:green" if row["causal"] else "tab:purple" for row in rows]
+    axis.bar(names, [row["test_mse"] for row in rows], color=colors)
+    axis.set_ylabel("test MSE (52 blendshapes)")
+    axis.set_title("best checkpoint per architecture (green = causal, purple = whole utterance)")
+    figure.tight_layout()
+    path = folder / "leaderboard.png"
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tune.compare", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "runs", nargs="+", help="run folders (or URIs) of tune.run, one per architecture or more"
+    )
+    parser.add_argument("--plots", metavar="DIR", help="also write a bar chart of test MSE per architecture")
+    parser.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # per-frame latency as one live stream would see it
+    try:
+        rows = [leaderboard_row(open_run(path)) for path in args.runs]
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    rows.sort(key=lambda row: math.inf if math.isnan(row["val_mse"]) else row["val_mse"])
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print(format_leaderboard(rows))
+        print(
+            f"ranked by best validation MSE; 'live 60fps' = causal and one frame in under {FRAME_BUDGET_MS:.1f} ms on this CPU"
+        )
+    if args.plots:
+        print(f"plot: {bar_chart(rows, Path(args.plots))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
