@@ -5,13 +5,12 @@ from __future__ import annotations
 from ray import tune as ray_tune
 
 from au2bs.models import get_architecture
-from au2bs.search_space import Choice, LogUniform, Range, Uniform, search_space
+from au2bs.search_space import Choice, LogUniform, Range, Uniform
 
 
 def architecture_space(arch: str) -> dict[str, Range]:
     """The hyperparameters `arch` tunes and their ranges (from the registry)."""
-    spec = get_architecture(arch)
-    return search_space(spec.hyperparameters, getattr(spec, "search_overrides", None))
+    return get_architecture(arch).search_space
 
 
 def research_point(arch: str) -> dict:

@@ -20,9 +20,13 @@ from au2bs.models.fcnet import FCNet
 from au2bs.models.grunet import GRURegressor
 from au2bs.models.seq2seq import Seq2Seq
 from au2bs.models.spec import ArchitectureSpec
+from au2bs.search_space import Choice
 
 _MSE = LossRecipe()
 _MSE_NEGRELU = LossRecipe(negrelu=True)
+# The attention decoder steps through every frame: at 256 units a CPU
+# trial takes minutes per epoch for little gain, so its search stops at 128.
+_ATTENTION_SIZES = {"hidden_size": Choice((32, 64, 128))}
 _WITH_NEGRELU = ("hidden_size", "dropout", "negrelu_weight")
 # 0.1 and 0.2 were trained only on utterances shorter than 500 frames.
 _SHORT_ONLY = TrainingDefaults(max_frames=500)
@@ -110,6 +114,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
             causal=False,
             padding_invariant=False,
             hyperparameters=_WITH_NEGRELU,
+            search_overrides=_ATTENTION_SIZES,
         ),
         ArchitectureSpec(
             name="grunet0.6",
@@ -119,6 +124,7 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
             loss=_MSE_NEGRELU,
             causal=False,
             hyperparameters=_WITH_NEGRELU,
+            search_overrides=_ATTENTION_SIZES,
         ),
         ArchitectureSpec(
             name="grunet0.7",

@@ -11,6 +11,7 @@ from au2bs.constants import LIVELINK_NAMES
 from au2bs.losses import LossRecipe, SequenceLoss
 from au2bs.models.config import ModelConfig, TrainingDefaults
 from au2bs.models.interface import init_parameters
+from au2bs.search_space import Range, search_space
 
 _CONFIG_FIELDS = frozenset(f.name for f in fields(ModelConfig))
 
@@ -40,6 +41,8 @@ class ArchitectureSpec:
     training: TrainingDefaults = field(default_factory=TrainingDefaults)
     # The ModelConfig fields this architecture reads; a search tunes only these.
     hyperparameters: tuple[str, ...] = ("hidden_size", "dropout")
+    # Ranges that differ from `au2bs.search_space.DEFAULT_RANGES` for this version.
+    search_overrides: dict[str, Range] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.output_names != LIVELINK_NAMES[: len(self.output_names)]:
@@ -47,6 +50,11 @@ class ArchitectureSpec:
         unknown = set(self.hyperparameters) - _CONFIG_FIELDS
         if unknown:
             raise ValueError(f"{self.name}: unknown hyperparameters {sorted(unknown)}")
+
+    @property
+    def search_space(self) -> dict[str, Range]:
+        """What a search tunes for this version: its hyperparameters and the training ones."""
+        return search_space(self.hyperparameters, self.search_overrides)
 
     @property
     def channels(self) -> int:
