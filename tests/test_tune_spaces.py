@@ -1,0 +1,29 @@
+"""Every registered architecture has a search space that holds the research's configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from au2bs.models import ARCHITECTURES
+from au2bs.search_space import Choice, LogUniform, Uniform
+from tune.spaces import architecture_space, describe_space, research_point, to_ray
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_space_covers_the_research_configuration(arch):
+    space, point = architecture_space(arch), research_point(arch)
+    assert set(space) == set(point) and {"batch_size", "learning_rate", "hidden_size"} <= set(space)
+    for name, domain in space.items():
+        value = point[name]
+        if isinstance(domain, Choice):
+            assert value in domain.values, (name, value)
+        elif isinstance(domain, (Uniform, LogUniform)):
+            assert domain.low <= value <= domain.high, (name, value)
+    domains = to_ray(space)
+    assert set(domains) == set(space)
+    assert all(name in describe_space(arch) for name in space)
+
+
+def test_negrelu_weight_is_tuned_only_where_outputs_can_be_negative():
+    tuned = {arch for arch in ARCHITECTURES if "negrelu_weight" in architecture_space(arch)}
+    assert tuned == {"grunet0.2", "grunet0.4", "grunet0.5", "grunet0.6"}
