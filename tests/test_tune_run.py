@@ -109,3 +109,12 @@ def test_show_space_prints_the_space_without_running(capsys):
     printed = capsys.readouterr().out
     for name in ("hidden_size", "dropout", "negrelu_weight", "batch_size", "learning_rate"):
         assert name in printed
+
+
+def test_time_budget_stops_new_trials_and_lets_running_ones_finish(dataset, tmp_path):
+    args = ["--arch", "fcnet", "--data", str(dataset), "--num-samples", "20", "--max-epochs", "2"]
+    args += ["--time-budget", "1", "--max-concurrent", "1", "--scheduler", "fifo"]
+    assert main([*args, "--storage", str(tmp_path), "--name", "budget"]) == 0
+    trials = pd.read_parquet(tmp_path / "budget" / "trials.parquet")
+    # The first trial starts within the budget and runs to the end; none starts after it.
+    assert 1 <= len(trials) < 20 and set(trials["status"]) == {"completed"}

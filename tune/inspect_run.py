@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import pyarrow.fs as pafs
 
 from au2bs.errors import InputError
 from tune.options import CONFIG_FILE, SearchOptions
-from tune.results import collect_trials
+from tune.results import collect_trials, read_run_text
 from tune.search import OPTUNA_FILE
 from tune.trainable import METRIC
 
@@ -43,25 +42,13 @@ class Run:
         return f"sqlite:///{path}" if "://" not in self.path and path.is_file() else None
 
 
-def _read_text(path: str) -> str | None:
-    if "://" in path:
-        filesystem, inner = pafs.FileSystem.from_uri(path)
-        try:
-            with filesystem.open_input_stream(inner) as handle:
-                return handle.read().decode()
-        except (FileNotFoundError, OSError):
-            return None
-    local = Path(path)
-    return local.read_text() if local.is_file() else None
-
-
 def open_run(path: str) -> Run:
     """Reads a run folder or URI; InputError if it is not a run of tune.run."""
     path = path if "://" in path else str(Path(path).resolve())
     if "://" not in path and not Path(path).is_dir():
         raise InputError("run folder not found", path)
     try:
-        config = _read_text(f"{path.rstrip('/')}/{CONFIG_FILE}")
+        config = read_run_text(f"{path.rstrip('/')}/{CONFIG_FILE}")
     except Exception as error:  # pyarrow raises many kinds for a bad URI
         raise InputError(f"cannot read the run: {error}", path) from None
     if config is None:

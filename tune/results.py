@@ -25,6 +25,19 @@ SUMMARY_FILE = "summary.json"
 METRIC_COLUMNS = (METRIC, "val_r2", "val_r2_per_channel", "val_mse_all", "val_f1")
 
 
+def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
+    return pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
+
+
+def read_run_text(path: str) -> str | None:
+    """A text file of a run, local or behind a URI; None when it does not exist."""
+    filesystem, inner = _filesystem(path)
+    if filesystem.get_file_info(inner).type != pafs.FileType.File:
+        return None
+    with filesystem.open_input_stream(inner) as handle:
+        return handle.read().decode()
+
+
 def write_run_file(run_path: str, name: str, data: bytes) -> None:
     """Writes a file into the run folder, local or behind a URI."""
     filesystem, root = (

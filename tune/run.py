@@ -22,16 +22,20 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
 from tune.options import CONFIG_FILE, SearchOptions, check_local_gpus, check_storage, parser, resolve_all  # noqa: E402
-from tune.results import write_run_file  # noqa: E402
+from tune.results import read_run_text, write_run_file  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
 
 
 def _resumed_options(name: str, storage: str, address: str | None) -> SearchOptions:
     root = storage if "://" in storage else str(Path(storage).resolve())
-    config = Path(root) / name / CONFIG_FILE
-    if "://" not in root and not config.is_file():
-        raise InputError(f"no run {name!r} to resume (no {CONFIG_FILE} there)", Path(root) / name)
-    saved = json.loads(config.read_text())
+    run = f"{root.rstrip('/')}/{name}"
+    try:
+        config = read_run_text(f"{run}/{CONFIG_FILE}")
+    except Exception as error:  # pyarrow raises many kinds for a bad URI
+        raise InputError(f"cannot read the run to resume: {error}", run) from None
+    if config is None:
+        raise InputError(f"no run {name!r} to resume (no {CONFIG_FILE} there)", run)
+    saved = json.loads(config)
     return SearchOptions(**{**saved, "address": address if address is not None else saved["address"]})
 
 
