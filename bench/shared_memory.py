@@ -21,7 +21,6 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import numpy as np  # noqa: E402
-import psutil  # noqa: E402
 import ray  # noqa: E402
 
 from au2bs.data import load_dataset  # noqa: E402
