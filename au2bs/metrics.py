@@ -15,8 +15,9 @@ Two poolings, because the research reported one and it is not the usual:
       frames x channels vector, then averaged over utterances, as the
       research computed them (short utterances weigh as much as long ones).
 Neither is R2 per channel: `r2_per_channel` averages the R2 of each
-channel, leaving out channels whose target is constant (their R2 is
-undefined) and saying how many were left out.
+channel, leaving out channels whose target is constant or barely moves
+(standard deviation under `ACTIVATION_EPS`: their R2 is undefined or
+explodes) and saying how many were left out.
 
 Activation precision / recall compare the prediction with the target
 (predicted active = y_hat > eps, target active = y > eps); one version of
@@ -38,8 +39,14 @@ from au2bs.constants import BLENDSHAPE_NAMES, LIVELINK_NAMES, NUM_BLENDSHAPES
 # smoothing leaves around exact zeros.
 ACTIVATION_EPS = 0.01
 
-# A target channel whose variance is at most this is constant: no R2.
+# A target vector whose variance is at most this is constant: no R2.
 _CONSTANT_VARIANCE = 1e-12
+# Per channel, a target that barely moves (standard deviation under the
+# activation threshold, 1 % of the range) counts as constant too: its R2
+# divides by almost nothing, and one such channel (a MouthLeft active in
+# 0.05 % of frames, variance 7e-9) turned a per-channel mean of 0.64 into
+# -340 for a model whose MSE was as good as the others'.
+_STILL_CHANNEL_VARIANCE = ACTIVATION_EPS**2
 
 ArrayLike = np.ndarray | Sequence[np.ndarray]
 
@@ -143,10 +150,10 @@ def _r2(pred: np.ndarray, true: np.ndarray) -> float:
 
 
 def _r2_per_channel(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """(C,) R2 of each channel over all frames; NaN for constant channels."""
+    """(C,) R2 of each channel over all frames; NaN for (nearly) constant channels."""
     ss_tot = ((true - true.mean(axis=0)) ** 2).sum(axis=0)  # (C,)
     ss_res = ((true - pred) ** 2).sum(axis=0)  # (C,)
-    constant = ss_tot <= _CONSTANT_VARIANCE * len(true)
+    constant = ss_tot <= _STILL_CHANNEL_VARIANCE * len(true)
     return np.where(constant, np.nan, 1.0 - ss_res / np.where(constant, 1.0, ss_tot))
 
 

@@ -210,3 +210,16 @@ def test_unpad_and_bad_input() -> None:
         compute_metrics([np.zeros((2, 5))], [np.zeros((2, 5))])
     with pytest.raises(ValueError, match="lengths"):
         compute_metrics(np.zeros((3, NUM_BLENDSHAPES)), np.zeros((3, NUM_BLENDSHAPES)), lengths=[1, 1])
+
+
+def test_r2_per_channel_leaves_out_channels_that_barely_move():
+    rng = np.random.default_rng(0)
+    true = np.zeros((1000, NUM_BLENDSHAPES))
+    true[:, 0] = rng.uniform(0, 1, 1000)  # a channel that moves
+    true[::500, 1] = 0.02  # active in 0.2 % of frames: std 0.0009, under the 0.01 threshold
+    pred = true.copy()
+    pred[:, 0] += 0.01
+    pred[:, 1] = 0.003  # harmless in MSE, an R2 of about -10 on its own
+    group = compute_metrics(pred, true)["blendshapes"]
+    assert group["r2_channels"] == 1 and group["r2_constant_channels"] == NUM_BLENDSHAPES - 1
+    assert group["r2_per_channel"] > 0.99
