@@ -42,7 +42,9 @@ def test_aws_cluster_is_safe_to_run():
     assert all(not r["CidrIp"].startswith("0.0.0.0") for rule in rules for r in rule["IpRanges"])
     worker = raw["available_node_types"]["gpu_worker"]
     assert worker["resources"]["GPU"] == 1 and "IamInstanceProfile" in worker["node_config"]
-    assert all(node["node_config"]["ImageId"].startswith("ami-") for node in raw["available_node_types"].values())
+    assert all(
+        node["node_config"]["ImageId"].startswith("ami-") for node in raw["available_node_types"].values()
+    )
 
 
 def test_validation_catches_broken_variants():

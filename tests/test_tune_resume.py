@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from tune_helpers import small_dataset, trial_results
 
+from tune.best import main as best_main
 from tune.run import main
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def _checkpoints(run: Path) -> int:
     return sum(1 for _ in run.glob("train_trial_*/checkpoint_*"))
 
 
-def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_path):
+def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_path, capsys):
     name, samples, epochs = "killed", 4, 6
     command = [
         sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
@@ -50,6 +51,10 @@ def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_pa
     driver.wait()
     before = {folder: len(rows) for folder, rows in trial_results(run).items()}
     assert any(0 < n < epochs for n in before.values()), before
+
+    # An interrupted run is inspected as far as it got, and says so.
+    assert best_main([str(run)]) == 0
+    assert "INTERRUPTED: inspected as far as it got" in capsys.readouterr().out
 
     assert main(["--resume", name, "--storage", str(tmp_path)]) == 0
     trials = pd.read_parquet(run / "trials.parquet")
