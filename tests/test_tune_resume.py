@@ -28,8 +28,8 @@ def dataset(tmp_path_factory):
     return small_dataset(tmp_path_factory.mktemp("resume"), count=12, frames=400)
 
 
-def _checkpoints(run: Path) -> int:
-    return sum(1 for _ in run.glob("train_trial_*/checkpoint_*"))
+def _midway(run: Path, epochs: int) -> bool:
+    return run.is_dir() and any(0 < len(rows) < epochs for rows in trial_results(run).values())
 
 
 def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_path, capsys):
@@ -39,22 +39,28 @@ def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_pa
         "--num-samples", str(samples), "--max-epochs", str(epochs), "--scheduler", "fifo",
         "--train-fraction", "1", "--storage", str(tmp_path), "--name", name,
     ]  # fmt: skip
-    driver = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
+    log = tmp_path / "driver.log"
+    with open(log, "w") as output:
+        driver = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     run = tmp_path / name
     deadline = time.monotonic() + 240
-    while _checkpoints(run) < 3 and driver.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert driver.poll() is None, "the search ended before it could be interrupted"
+    # Kill once some trial is part-way: it has reported (and checkpointed) an
+    # epoch but not the last one.
+    while not _midway(run, epochs) and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert driver.poll() is None, (
+        "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
+    )
     os.killpg(driver.pid, signal.SIGKILL)  # the driver and the local Ray it started
     driver.wait()
     before = {folder: len(rows) for folder, rows in trial_results(run).items()}
-    assert any(0 < n < epochs for n in before.values()), before
+    assert any(0 < n < epochs for n in before.values()), (before, log.read_text()[-3000:])
 
     # An interrupted run is inspected as far as it got, and says so.
-    assert best_main([str(run)]) == 0
-    assert "INTERRUPTED: inspected as far as it got" in capsys.readouterr().out
+    inspected = best_main([str(run)])
+    printed = capsys.readouterr()
+    assert inspected == 0, printed.err
+    assert "INTERRUPTED: inspected as far as it got" in printed.out
 
     assert main(["--resume", name, "--storage", str(tmp_path)]) == 0
     trials = pd.read_parquet(run / "trials.parquet")

@@ -83,8 +83,9 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
         history = result.metrics_dataframe
         last = result.metrics or {}
         trial_id = last.get("trial_id") or Path(result.path).name
-        row = {"trial_id": trial_id, "research_config": _same_config(result.config, research)}
-        row.update({f"config/{k}": v for k, v in result.config.items()})
+        config = result.config or {}  # None for a trial an interrupted run never started
+        row = {"trial_id": trial_id, "research_config": _same_config(config, research)}
+        row.update({f"config/{k}": v for k, v in config.items()})
         row["seed"] = last.get("seed")
         epochs = int(last.get("training_iteration", 0) or 0)
         diverged = bool(last.get("diverged", False))
