@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from au2bs.constants import LIVELINK_FPS
+from au2bs.constants import AU_MAX_INTENSITY, LIVELINK_FPS
 
 # The research smoothed both signals with a 6-frame rolling mean (then a
 # Savitzky-Golay filter) before cross-correlating; two moving averages give
@@ -77,6 +77,15 @@ def resample(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarra
     for column in range(values.shape[1]):
         out[:, column] = np.interp(at, times, values[:, column])
     return out
+
+
+def au_features(times: np.ndarray, aus: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Model inputs: AU intensities (0-5, gaps filled) resampled at `at`, scaled to 0-1.
+
+    The dataset builder and prediction both call this, so a model sees at
+    inference exactly the inputs it was trained on.
+    """
+    return np.clip(resample(times, aus, at) / AU_MAX_INTENSITY, 0.0, 1.0)
 
 
 def resample_mask(times: np.ndarray, mask: np.ndarray, at: np.ndarray) -> np.ndarray:

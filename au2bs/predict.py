@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from au2bs import align
-from au2bs.constants import AU_MAX_INTENSITY, LIVELINK_FPS, NUM_LIVELINK
+from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
 from au2bs.formats import read_openface, write_livelink
@@ -39,7 +39,7 @@ def prepare_openface(path: Path, options: AuOptions) -> PreparedInput:
     times = take.times - take.times[0]
     filled, _, gaps = align.fill_gaps(times, take.aus, take.tracked, options.max_gap_s)
     grid = align.frame_times(int(np.floor(times[-1] * LIVELINK_FPS)) + 1)
-    x = np.clip(align.resample(times, filled, grid) / AU_MAX_INTENSITY, 0.0, 1.0)
+    x = align.au_features(times, filled, grid)
     if options.smooth_frames > 1:
         x = align.moving_average(x, options.smooth_frames)
     notes = list(take.notes)

@@ -49,11 +49,13 @@ def main() -> None:
     parser.add_argument("--max-epochs", default="9")
     parser.add_argument("--train-fraction", default="0.25")
     parser.add_argument("--seed", default="0")
+    parser.add_argument("--reduction-factor", help="ASHA's (default: tune.run's)")
     parser.add_argument("--data", help="dataset (default: the built-in synthetic dataset)")
     args = parser.parse_args()
     common = ["--arch", args.arch, "--num-samples", args.num_samples, "--max-epochs", args.max_epochs]
     common += ["--train-fraction", args.train_fraction, "--seed", args.seed]
     common += ["--data", args.data] if args.data else []
+    common += ["--reduction-factor", args.reduction_factor] if args.reduction_factor else []
 
     with tempfile.TemporaryDirectory() as tmp:
         storage = Path(tmp)

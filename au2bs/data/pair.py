@@ -72,7 +72,7 @@ def process_pair(source: PairSource, options: BuildOptions) -> PairResult:
             source.livelink,
         )
     frames = np.arange(inside[0], inside[-1] + 1)
-    x = np.clip(align.resample(au_times, filled, query[frames]) / AU_MAX_INTENSITY, 0.0, 1.0)
+    x = align.au_features(au_times, filled, query[frames])
     y = blend.values[frames]
     ok = align.resample_mask(au_times, usable, query[frames])
     if options.au.smooth_frames > 1:
