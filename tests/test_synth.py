@@ -24,17 +24,9 @@ from au2bs.formats import read_livelink, read_openface
 from au2bs.synth import SynthConfig, aligned, blendshape_statistics, generate_corpus, simulate
 from au2bs.synth.__main__ import main
 
-LIVELINK_TAKES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "livelinkface"
 SMALL = SynthConfig(speakers=2, voices=("low", "high"), utterances_per_voice=5, seed=3)
 _AU26 = AU_NAMES.index("AU26_r")
 _JAW_OPEN = LIVELINK_NAMES.index("JawOpen")
-
-
-def _real_takes() -> list[Path]:
-    takes = sorted(LIVELINK_TAKES.glob("*.csv")) if LIVELINK_TAKES.is_dir() else []
-    if not takes:
-        pytest.skip(f"real Live Link Face takes not found at {LIVELINK_TAKES}")
-    return takes
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +124,8 @@ def test_cross_correlating_au26_with_jaw_open_recovers_the_lag(corpus):
     assert np.mean(np.abs(errors) <= 2) >= 0.9, errors
 
 
-def test_realistic_statistics_against_the_real_takes():
-    real = blendshape_statistics([read_livelink(path).values for path in _real_takes()])
+def test_realistic_statistics_against_the_real_takes(real_takes):
+    real = blendshape_statistics([read_livelink(path).values for path in real_takes])
     synthetic = blendshape_statistics(
         [u.livelink for u in simulate(SynthConfig(speakers=3, utterances_per_voice=6))]
     )
@@ -179,8 +171,8 @@ def test_temporal_models_matter_and_the_oracle_is_the_floor():
     assert oracle < windowed <= 0.8 * per_frame, "AU history must carry much of the signal"
 
 
-def test_targets_from_real_takes_writes_the_real_values(tmp_path):
-    takes = _real_takes()
+def test_targets_from_real_takes_writes_the_real_values(tmp_path, real_takes):
+    takes = real_takes
     config = SynthConfig(speakers=2, utterances_per_voice=1, targets_from=str(takes[0].parent), seed=2)
     root = generate_corpus(tmp_path / "real", config, progress=False)
     meta = json.loads((root / CORPUS_META_FILE).read_text())

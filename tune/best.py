@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pandas as pd
 from au2bs.constants import NUM_LIVELINK
 from au2bs.errors import InputError
 from tune.inspect_run import Run, open_run
+from tune.table import text_table
 from tune.trainable import CHECKPOINT_FILE, METRIC
 
 
@@ -86,8 +88,7 @@ def trials_table(run: Run, top: int) -> str:
                 trial["status"],
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows)
+    return text_table(rows)
 
 
 def best_checkpoint_file(run: Run) -> Path:
@@ -119,11 +120,22 @@ def summary_dict(run: Run) -> dict:
     }
 
 
-def evaluate_best(run: Run) -> tuple[dict, list[np.ndarray], object]:
-    """Test metrics of the best checkpoint, its predictions and the test split."""
+@dataclass(frozen=True)
+class Evaluation:
+    """The best checkpoint's model, run once over the test split."""
+
+    model: object  # torch.nn.Module
+    test: object  # au2bs.data.SplitArrays
+    predictions: list[np.ndarray]  # (T_i, C) per test sequence
+    metrics: dict  # au2bs.metrics.compute_metrics of those predictions
+
+
+def evaluate_best(run: Run) -> Evaluation:
+    """Loads the best checkpoint and predicts every test sequence once."""
     from au2bs.data import load_dataset
+    from au2bs.metrics import compute_metrics
     from au2bs.train import load_checkpoint
-    from au2bs.train.evaluate import evaluate_model, model_from_checkpoint, predict_split
+    from au2bs.train.evaluate import model_from_checkpoint, predict_split
 
     state = load_checkpoint(best_checkpoint_file(run))
     dataset = state.get("provenance", {}).get("dataset")
@@ -131,8 +143,9 @@ def evaluate_best(run: Run) -> tuple[dict, list[np.ndarray], object]:
         raise InputError(f"the dataset the run trained on is not here ({dataset}); cannot evaluate")
     test = load_dataset(dataset, ("test",))["test"]
     model = model_from_checkpoint(state, weights="model")
-    metrics = evaluate_model(model, test, "cpu")
-    return metrics, predict_split(model, test, "cpu"), test
+    predictions = predict_split(model, test, "cpu")
+    targets = [test.sequence(i)[1] for i in range(len(test))]
+    return Evaluation(model, test, predictions, compute_metrics(predictions, targets))
 
 
 def worst_channels(metrics: dict, count: int = 10) -> list[tuple[str, float, float | None]]:
@@ -172,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if evaluation is not None:
-        metrics, predictions, test = evaluation
+        metrics, predictions, test = evaluation.metrics, evaluation.predictions, evaluation.test
         report["test"] = {
             key: metrics[key] for key in ("frames", "utterances", "activation_eps", "blendshapes", "all")
         }

@@ -21,9 +21,10 @@ import torch
 from au2bs.constants import LIVELINK_FPS, NUM_AUS
 from au2bs.errors import InputError
 from au2bs.models import get_architecture
-from tune.best import best_checkpoint_file, evaluate_best
+from tune.best import evaluate_best
 from tune.inspect_run import Run, open_run
 from tune.results import SUMMARY_FILE
+from tune.table import text_table
 from tune.trainable import METRIC
 
 FRAME_BUDGET_MS = 1000.0 / LIVELINK_FPS  # 16.7 ms: one frame at 60 fps
@@ -50,13 +51,9 @@ def inference_speed(model: torch.nn.Module, seconds: float = 10.0, repeats: int 
 
 
 def leaderboard_row(run: Run) -> dict:
-    from au2bs.train import load_checkpoint
-    from au2bs.train.evaluate import model_from_checkpoint
-
     spec = get_architecture(run.options.arch)
-    state = load_checkpoint(best_checkpoint_file(run))
-    model = model_from_checkpoint(state, weights="model")
-    test, _, _ = evaluate_best(run)
+    evaluation = evaluate_best(run)
+    model, test = evaluation.model, evaluation.metrics
     fps, frame_ms = inference_speed(model)
     summary_path = Path(run.path) / SUMMARY_FILE
     wall = json.loads(summary_path.read_text())["wall_seconds"] if summary_path.is_file() else None
@@ -109,11 +106,7 @@ def format_leaderboard(rows: list[dict]) -> str:
                 "yes" if row["live_60fps"] else "no",
             ]
         )  # fmt: skip
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths)))
-        for r in table
-    )
+    return text_table(table, right_from=2)
 
 
 def bar_chart(rows: list[dict], folder: Path) -> Path:

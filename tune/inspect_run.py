@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pandas as pd
 
 from au2bs.errors import InputError
 from tune.options import CONFIG_FILE, SearchOptions
-from tune.results import collect_trials, read_run_text
+from tune.results import collect_trials, read_run_options
 from tune.search import OPTUNA_FILE
 from tune.trainable import METRIC
 
@@ -48,12 +47,11 @@ def open_run(path: str) -> Run:
     if "://" not in path and not Path(path).is_dir():
         raise InputError("run folder not found", path)
     try:
-        config = read_run_text(f"{path.rstrip('/')}/{CONFIG_FILE}")
+        options = read_run_options(path)
     except Exception as error:  # pyarrow raises many kinds for a bad URI
         raise InputError(f"cannot read the run: {error}", path) from None
-    if config is None:
+    if options is None:
         raise InputError(f"not a run of tune.run (no {CONFIG_FILE})", path)
-    options = SearchOptions(**json.loads(config))
     try:
         trials, analysis = collect_trials(path, options)
     except Exception as error:  # no experiment state yet, or an unreadable one

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 from ray.tune import ExperimentAnalysis, ResultGrid
 
-from tune.options import SearchOptions
+from tune.options import CONFIG_FILE, SearchOptions
 from tune.spaces import research_point
 from tune.trainable import METRIC, MODE
 
@@ -36,6 +36,15 @@ def read_run_text(path: str) -> str | None:
         return None
     with filesystem.open_input_stream(inner) as handle:
         return handle.read().decode()
+
+
+def read_run_options(run_path: str) -> SearchOptions | None:
+    """The settings a run was started with (its config.json); None when it has none.
+
+    Raises whatever pyarrow raises for a path or URI it cannot read.
+    """
+    text = read_run_text(f"{run_path.rstrip('/')}/{CONFIG_FILE}")
+    return None if text is None else SearchOptions(**json.loads(text))
 
 
 def write_run_file(run_path: str, name: str, data: bytes) -> None:

@@ -6,10 +6,10 @@ folder is created only once the search is about to begin.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 # Quieter Ray: these warnings concern APIs this project does not use.
@@ -22,7 +22,7 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
 from tune.options import CONFIG_FILE, SearchOptions, check_local_gpus, check_storage, parser, resolve_all  # noqa: E402
-from tune.results import read_run_text, write_run_file  # noqa: E402
+from tune.results import read_run_options, write_run_file  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
 
 
@@ -30,13 +30,12 @@ def _resumed_options(name: str, storage: str, address: str | None) -> SearchOpti
     root = storage if "://" in storage else str(Path(storage).resolve())
     run = f"{root.rstrip('/')}/{name}"
     try:
-        config = read_run_text(f"{run}/{CONFIG_FILE}")
+        saved = read_run_options(run)
     except Exception as error:  # pyarrow raises many kinds for a bad URI
         raise InputError(f"cannot read the run to resume: {error}", run) from None
-    if config is None:
+    if saved is None:
         raise InputError(f"no run {name!r} to resume (no {CONFIG_FILE} there)", run)
-    saved = json.loads(config)
-    return SearchOptions(**{**saved, "address": address if address is not None else saved["address"]})
+    return replace(saved, address=address if address is not None else saved.address)
 
 
 def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool] | int:
