@@ -210,6 +210,12 @@ def _print_report(run: Run, report: dict, top: int) -> None:
         f"{run.path}: {run.options.arch}, {len(run.trials)} trials ({state}); "
         + ", ".join(f"{n} {k}" for k, n in counts.items())
     )
+    if "restarts" in run.trials and (run.trials["restarts"] > 0).any():
+        moved = run.trials[run.trials["restarts"] > 0]
+        print(
+            f"{len(moved)} trials restarted from their last checkpoint (node failure or --resume): "
+            + ", ".join(f"{t.trial_id} ({t.nodes})" for t in moved.itertuples())
+        )
     print(trials_table(run, top))
     best = report["best"]
     print(f"\nbest: trial {best['trial_id']} at epoch {best['epoch']}, validation MSE {best['val_mse']:.6f}")

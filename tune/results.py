@@ -120,9 +120,24 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
                 **{f"best/{m}": math.inf if m == METRIC else None for m in METRIC_COLUMNS},
             )
         row.update({f"last/{name}": last.get(name) for name in METRIC_COLUMNS})
+        row.update(placement(history))
         row["trial_path"] = result.path
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def placement(history: pd.DataFrame | None) -> dict:
+    """Where a trial ran: its nodes in order of use (short ids) and how often it resumed.
+
+    A trial that moved after a node failure reads e.g. "3f2a9c1d>8b7e6a5f", restarts 1.
+    """
+    if history is None or "node_id" not in history or not len(history):
+        return {"nodes": None, "restarts": 0}
+    nodes = [str(node)[:8] for node in history["node_id"].dropna()]
+    distinct = [node for i, node in enumerate(nodes) if i == 0 or node != nodes[i - 1]]
+    # A restart starts a new worker with a new start time, on the same node or another.
+    restarts = max(0, history["started_at"].nunique() - 1) if "started_at" in history else 0
+    return {"nodes": ">".join(distinct), "restarts": int(restarts)}
 
 
 def _checkpoint_of_epoch(result, epoch: int) -> str | None:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ray
 import torch
 from ray import tune as ray_tune
 
@@ -78,6 +79,9 @@ def train_trial(config: dict, data: dict[str, SplitArrays], settings: TrialSetti
     shared = {
         "shared_read_only": not (data["train"].x.flags.writeable or data["val"].y.flags.writeable),
         "started_at": time.time(),
+        # Which node and GPUs ran it: on a cluster, a resumed trial shows where it moved.
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "gpu_ids": ",".join(str(i) for i in ray.get_gpu_ids()),
     }
 
     def report(record: EpochRecord, trainer: Trainer) -> None:

@@ -1,0 +1,181 @@
+"""The search on a real multi-node Ray cluster on this machine: a CPU head and two GPU workers.
+
+`ray.cluster_utils.Cluster` starts separate raylets and object stores, one per
+node; the GPUs are fake (declared, not present), so trials train on the CPU
+while Ray schedules them as GPU trials. Run these alone: `pytest -m multinode -s`
+(-s shows the node-kill timeline and the object-store figures).
+"""
+
+from __future__ import annotations
+
+import time
+
+import optuna
+import pandas as pd
+import pytest
+from multinode_helpers import KillWhenMidway, ObjectStoreWatcher
+from tune_helpers import small_dataset, trial_results
+
+from au2bs.data import load_dataset
+from tune.best import main as best_main
+from tune.run import main
+
+pytestmark = [pytest.mark.slow, pytest.mark.multinode]
+
+# Half a fake GPU and one CPU per trial: two trials fit on each worker node.
+TRIAL_RESOURCES = ["--gpus-per-trial", "0.5", "--cpus-per-trial", "1"]
+WORKER = {"num_cpus": 2, "num_gpus": 1, "object_store_memory": 100 * 2**20}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    return small_dataset(tmp_path_factory.mktemp("multinode"), count=16, frames=400)
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    from ray.cluster_utils import Cluster
+
+    # Notice a dead node in seconds rather than a minute (read by the GCS at start).
+    for name, value in {
+        "RAY_health_check_period_ms": "1000",
+        "RAY_health_check_timeout_ms": "1000",
+        "RAY_health_check_failure_threshold": "3",
+        "RAY_health_check_initial_delay_ms": "1000",
+    }.items():
+        monkeypatch.setenv(name, value)
+    # The head runs the driver only, as in cluster.yaml: no CPU, no GPU for trials.
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "num_gpus": 0, "include_dashboard": False},
+    )
+    try:
+        cluster.add_node(**WORKER)
+        cluster.add_node(**WORKER)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
+def _search_args(dataset, cluster, storage, name, samples, epochs, arch="grunet0.3") -> list[str]:
+    return [
+        "--arch", arch, "--data", str(dataset), "--num-samples", str(samples),
+        "--max-epochs", str(epochs), "--scheduler", "fifo", "--train-fraction", "1",
+        *TRIAL_RESOURCES, "--address", cluster.address, "--storage", str(storage), "--name", name,
+    ]  # fmt: skip
+
+
+def _dataset_bytes(dataset) -> int:
+    """What the search puts into the object store: the train and validation arrays."""
+    splits = load_dataset(dataset, ("train", "val"))
+    return sum(a.nbytes for split in splits.values() for a in (split.x, split.y, split.offsets))
+
+
+def _overlap(rows_a: list[dict], rows_b: list[dict]) -> bool:
+    return (
+        rows_a[0]["started_at"] < rows_b[-1]["reported_at"]
+        and rows_b[0]["started_at"] < rows_a[-1]["reported_at"]
+    )
+
+
+def test_trials_spread_over_nodes_and_each_node_holds_one_copy_of_the_data(dataset, cluster, tmp_path):
+    workers = list(cluster.worker_nodes)
+    watcher = ObjectStoreWatcher([cluster.head_node, *workers])
+    watcher.start()
+    try:
+        # grunet0.6's slow epochs keep both trials of a node running at the same time.
+        args = _search_args(dataset, cluster, tmp_path, "spread", samples=4, epochs=2, arch="grunet0.6")
+        assert main(args) == 0
+    finally:
+        watcher.stop()
+
+    by_node: dict[str, list[list[dict]]] = {}
+    for rows in trial_results(tmp_path / "spread").values():
+        assert {row["node_id"] for row in rows} == {rows[0]["node_id"]}, "a healthy trial stays on its node"
+        by_node.setdefault(rows[0]["node_id"], []).append(rows)
+    worker_ids = {node.node_id for node in workers}
+    assert set(by_node) == worker_ids, "trials ran on both worker nodes and never on the head"
+    for trials in by_node.values():
+        assert len(trials) == 2 and _overlap(*trials), "two trials at once on each node's GPU"
+        assert all(rows[0]["gpu_ids"] == "0" for rows in trials)
+
+    copy = _dataset_bytes(dataset)
+    print(f"\ndataset in the object store: {copy / 2**20:.2f} MiB; 4 trials, 2 per worker node")
+    for node in [cluster.head_node, *workers]:
+        role = "head (driver put it)" if node is cluster.head_node else "worker, 2 trials"
+        peak = watcher.peak_bytes[node.node_id]
+        print(f"  {role:<22} peak {peak / 2**20:6.2f} MiB = {peak / copy:.2f} copies")
+    for node in [cluster.head_node, *workers]:
+        # One copy per node: at least the data, well short of a second copy.
+        assert 0.95 * copy <= watcher.peak_bytes[node.node_id] < 1.5 * copy, watcher.peak_bytes
+    trials = pd.read_parquet(tmp_path / "spread" / "trials.parquet")
+    assert sorted(trials["nodes"]) == sorted(n[:8] for n in worker_ids for _ in range(2))
+
+
+def test_killed_worker_node_its_trials_resume_elsewhere_from_their_checkpoints(
+    dataset, cluster, tmp_path, capsys
+):
+    name, samples, epochs = "killed", 4, 10
+    run = tmp_path / name
+    victim, survivor = sorted(cluster.worker_nodes, key=lambda node: node.node_id)
+    killer = KillWhenMidway(cluster, victim, run, samples, epochs, timeout_s=180)
+    killer.start()
+    started = time.time()
+    # grunet0.6 steps through frames in Python: epochs last long enough for the
+    # kill to land between two of them.
+    code = main(_search_args(dataset, cluster, tmp_path, name, samples, epochs, arch="grunet0.6"))
+    killer.join()
+    assert killer.error is None, killer.error
+    assert code == 0
+
+    results = trial_results(run)
+    on_victim = {t for t, row in killer.snapshot.items() if row["node_id"] == victim.node_id}
+    assert len(on_victim) == 2, "two trials were running on the killed node"
+    _print_timeline(results, killer, victim, started)
+
+    # Nothing lost, nothing duplicated: every trial finished, once, in the table and the study.
+    assert len(results) == samples
+    trials = pd.read_parquet(run / "trials.parquet")
+    assert len(trials) == samples and trials["trial_id"].is_unique
+    assert set(trials["status"]) == {"completed"} and (trials["epochs"] == epochs).all()
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{run / 'optuna.db'}")
+    assert len(study.trials) == samples
+    assert {t.state for t in study.trials} == {optuna.trial.TrialState.COMPLETE}
+
+    for trial, rows in results.items():
+        if trial not in on_victim:
+            assert [row["epoch"] for row in rows] == list(range(1, epochs + 1)), trial
+            continue
+        before = [row["epoch"] for row in rows if row["node_id"] == victim.node_id]
+        after = [row for row in rows if row["node_id"] != victim.node_id]
+        resumed_from = after[0]["resumed_from"]
+        assert before == list(range(1, len(before) + 1)) and len(before) >= killer.snapshot[trial]["epoch"]
+        # Continued from its last checkpoint, not from epoch 0. Ray Tune logs a
+        # result before it fetches the checkpoint of the same report, so a node
+        # that dies in between costs that one epoch again; never more.
+        assert 1 <= resumed_from and len(before) - 1 <= resumed_from <= len(before), (before, resumed_from)
+        assert [row["epoch"] for row in after] == list(range(resumed_from + 1, epochs + 1))
+        assert {row["node_id"] for row in after} == {survivor.node_id}
+    moved = trials[trials["restarts"] > 0]
+    assert len(moved) == len(on_victim)
+    assert all(nodes == f"{victim.node_id[:8]}>{survivor.node_id[:8]}" for nodes in moved["nodes"])
+    timeline = capsys.readouterr().out
+    assert best_main([str(run)]) == 0
+    assert "2 trials restarted from their last checkpoint" in capsys.readouterr().out
+    print(timeline)  # shown with -s
+
+
+def _print_timeline(results, killer, victim, started) -> None:
+    print(f"\nnode {victim.node_id[:8]} killed at t = {killer.killed_at - started:.1f} s")
+    for trial, rows in sorted(results.items()):
+        runs: dict[float, list[dict]] = {}
+        for row in rows:
+            runs.setdefault(row["started_at"], []).append(row)
+        parts = [
+            f"node {group[0]['node_id'][:8]} from t = {start - started:.1f} s: epochs "
+            f"{group[0]['epoch']}-{group[-1]['epoch']} (resumed from epoch {group[0]['resumed_from']}), "
+            f"first result at t = {group[0]['reported_at'] - started:.1f} s, last at t = {group[-1]['reported_at'] - started:.1f} s"
+            for start, group in sorted(runs.items())
+        ]
+        print(f"  {trial[:30]}: " + "; ".join(parts))
