@@ -8,6 +8,8 @@ while Ray schedules them as GPU trials. Run these alone: `pytest -m multinode -s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import optuna
@@ -32,10 +34,18 @@ def dataset(tmp_path_factory):
     return small_dataset(tmp_path_factory.mktemp("multinode"), count=16, frames=400)
 
 
-@pytest.fixture
-def cluster(monkeypatch):
+def _head_only():
     from ray.cluster_utils import Cluster
 
+    # The head runs the driver only, as in cluster.yaml: no CPU, no GPU for trials.
+    return Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "num_gpus": 0, "include_dashboard": False},
+    )
+
+
+@pytest.fixture
+def cluster(monkeypatch):
     # Notice a dead node in seconds rather than a minute (read by the GCS at start).
     for name, value in {
         "RAY_health_check_period_ms": "1000",
@@ -44,11 +54,7 @@ def cluster(monkeypatch):
         "RAY_health_check_initial_delay_ms": "1000",
     }.items():
         monkeypatch.setenv(name, value)
-    # The head runs the driver only, as in cluster.yaml: no CPU, no GPU for trials.
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 0, "num_gpus": 0, "include_dashboard": False},
-    )
+    cluster = _head_only()
     try:
         cluster.add_node(**WORKER)
         cluster.add_node(**WORKER)
@@ -85,7 +91,7 @@ def test_trials_spread_over_nodes_and_each_node_holds_one_copy_of_the_data(datas
     watcher.start()
     try:
         # grunet0.6's slow epochs keep both trials of a node running at the same time.
-        args = _search_args(dataset, cluster, tmp_path, "spread", samples=4, epochs=2, arch="grunet0.6")
+        args = _search_args(dataset, cluster, tmp_path, "spread", samples=4, epochs=4, arch="grunet0.6")
         assert main(args) == 0
     finally:
         watcher.stop()
@@ -179,3 +185,36 @@ def _print_timeline(results, killer, victim, started) -> None:
             for start, group in sorted(runs.items())
         ]
         print(f"  {trial[:30]}: " + "; ".join(parts))
+
+
+def test_gpu_trials_wait_for_gpu_nodes_that_join_after_the_search_starts(dataset, tmp_path):
+    """cluster.yaml starts with the head alone; the autoscaler adds GPU workers on demand."""
+    cluster, driver = _head_only(), None
+    try:
+        args = _search_args(dataset, cluster, tmp_path, "grows", samples=2, epochs=1)
+        log = tmp_path / "driver.log"
+        with open(log, "w") as output:
+            # A driver process of its own: nodes join from this (main) thread meanwhile.
+            driver = subprocess.Popen(
+                [sys.executable, "-m", "tune.run", *args, "--max-concurrent", "2"],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 120
+        while "resources " not in log.read_text() and driver.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the search has planned its trials on the GPU-less cluster
+        assert driver.poll() is None, log.read_text()[-3000:]
+        time.sleep(3)
+        joined_at = time.time()
+        cluster.add_node(**WORKER)
+        code = driver.wait(timeout=240)
+    finally:
+        if driver is not None and driver.poll() is None:
+            driver.kill()
+        cluster.shutdown()
+    printed = log.read_text()
+    assert code == 0, printed[-3000:]
+    assert "the Ray cluster has no GPU now: trials wait until GPU nodes join" in printed
+    rows = trial_results(tmp_path / "grows")
+    assert len(rows) == 2
+    assert all(r[0]["started_at"] > joined_at and r[0]["gpu_ids"] == "0" for r in rows.values())

@@ -89,7 +89,7 @@ def test_fractional_gpus_pack_four_trials_on_one_fake_gpu(dataset, tmp_path):
     )
     try:
         # grunet0.6 steps through frames in Python: epochs long enough to overlap.
-        args = ["--arch", "grunet0.6", "--data", str(dataset), "--num-samples", "4", "--max-epochs", "2"]
+        args = ["--arch", "grunet0.6", "--data", str(dataset), "--num-samples", "4", "--max-epochs", "5"]
         args += [
             "--scheduler",
             "fifo",

@@ -126,10 +126,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--gpus-per-trial",
         type=float,
-        help="GPUs per trial; a fraction packs trials on a GPU, e.g. 0.25 = 4 per GPU (default: 0 without GPUs, 0.25 with)",
+        help="GPUs per trial; a fraction packs trials on a GPU, e.g. 0.25 = 4 per GPU (default: 0 without GPUs, 0.25 with; "
+        "on a cluster whose GPU workers have not started yet, give it and the trials wait for them)",
     )
     p.add_argument(
-        "--max-concurrent", type=int, help="trials at once (default: as many as the resources hold)"
+        "--max-concurrent",
+        type=int,
+        help="trials at once (default: as many as the resources hold now; give it on an autoscaling "
+        "cluster, which grows only as far as the waiting trials ask)",
     )
     p.add_argument(
         "--seed",
@@ -146,7 +150,11 @@ def parser() -> argparse.ArgumentParser:
         "--name", help="run name (default: <arch>-<timestamp>; with several architectures <name>-<arch>)"
     )
     p.add_argument("--resume", metavar="NAME", help="continue the interrupted run NAME in --storage")
-    p.add_argument("--address", help="join an existing Ray cluster ('auto'); default: start a local Ray")
+    p.add_argument(
+        "--address",
+        help="join an existing Ray cluster ('auto' on a cluster node); default: start a local Ray. "
+        "On several nodes, --storage must be shared (a URI or NFS)",
+    )
     p.add_argument(
         "--keep-checkpoints",
         type=int,

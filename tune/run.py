@@ -74,6 +74,7 @@ def run_search(options: SearchOptions, resuming: bool) -> int:
     import ray
 
     from tune import search
+    from tune.cluster_plan import plan_resources
     from tune.results import collect_trials, format_summary, save_results, summarize
 
     if options.data is None:
@@ -92,21 +93,9 @@ def run_search(options: SearchOptions, resuming: bool) -> int:
 
     ray.init(address=options.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        cluster_gpus = ray.cluster_resources().get("GPU", 0)
-        gpus_per_trial = options.gpus_per_trial
+        gpus_per_trial, notes = plan_resources(options)
         if gpus_per_trial is None:
-            gpus_per_trial = 0.25 if cluster_gpus else 0.0
-        if gpus_per_trial > 0 and not cluster_gpus:
-            print(f"error: --gpus-per-trial {gpus_per_trial} but the Ray cluster has no GPU", file=sys.stderr)
             return 2
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
-        notes = []
-        if len(nodes) > 1 and not options.is_uri:
-            notes.append(
-                f"the cluster has {len(nodes)} nodes but --storage {options.storage} is a local path: "
-                "it must be shared storage (NFS) mounted at the same path on every node, or use a URI such as s3://bucket/runs"
-            )
-            print(f"WARNING: {notes[-1]}", file=sys.stderr)
         if options.train_fraction < 1:
             notes.append(
                 f"trials trained on {len(data['train'])} of {len(splits['train'])} training sequences "

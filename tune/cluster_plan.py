@@ -1,0 +1,61 @@
+"""What the search asks of the Ray cluster it runs on, and what to warn about first.
+
+An autoscaling cluster (cluster.yaml) may have no worker yet when the search
+starts: GPU trials then wait for the GPU nodes the autoscaler starts on their
+demand, and it grows only as far as the waiting trials ask.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import ray
+
+from tune.options import SearchOptions
+from tune.search import slots
+
+
+def plan_resources(options: SearchOptions) -> tuple[float | None, list[str]]:
+    """GPUs per trial (None after an error is printed) and the warnings, printed too."""
+    notes = []
+    joined = options.address is not None
+    cluster_gpus = ray.cluster_resources().get("GPU", 0)
+    gpus_per_trial = options.gpus_per_trial
+    if gpus_per_trial is None:
+        gpus_per_trial = 0.25 if cluster_gpus else 0.0
+        if joined and not cluster_gpus:
+            notes.append(
+                "the Ray cluster has no GPU now, so trials use none; pass --gpus-per-trial to wait for GPU nodes"
+            )
+    elif gpus_per_trial > 0 and not cluster_gpus:
+        if not joined:
+            print(f"error: --gpus-per-trial {gpus_per_trial} but the Ray cluster has no GPU", file=sys.stderr)
+            return None, notes
+        notes.append(
+            "the Ray cluster has no GPU now: trials wait until GPU nodes join (an autoscaling cluster such "
+            "as cluster.yaml's starts them on demand; on a fixed cluster, add GPU nodes)"
+        )
+    if joined and options.max_concurrent is None and slots(options, gpus_per_trial) <= 1:
+        notes.append(
+            "--max-concurrent not given and the cluster holds one trial at most now, so one runs at a time; "
+            "an autoscaling cluster grows only as far as the waiting trials ask: set --max-concurrent"
+        )
+    storage = _storage_note(options)
+    if storage:
+        notes.append(storage)
+    for note in notes:
+        print(f"WARNING: {note}", file=sys.stderr)
+    return gpus_per_trial, notes
+
+
+def _storage_note(options: SearchOptions) -> str | None:
+    """Trials on other nodes write checkpoints there: a local path must be shared."""
+    if options.is_uri:
+        return None
+    nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+    shared = "shared storage (NFS) mounted at the same path on every node, or a URI such as s3://bucket/runs"
+    if nodes > 1:
+        return f"the cluster has {nodes} nodes but --storage {options.storage} is a local path: it must be {shared}"
+    if options.address is not None:
+        return f"--storage {options.storage} is a local path: if more nodes join this cluster, it must be {shared}"
+    return None
