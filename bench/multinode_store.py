@@ -78,8 +78,8 @@ def main() -> None:
         for _ in range(args.workers):
             cluster.add_node(num_cpus=per, num_gpus=1, object_store_memory=store)
         cluster.wait_for_nodes()
-        workers = sorted(cluster.worker_nodes, key=lambda node: node.node_id)
-        watcher = ObjectStoreWatcher([cluster.head_node, *workers])
+        head, workers = cluster.head_node, sorted(cluster.worker_nodes, key=lambda node: node.node_id)
+        watcher = ObjectStoreWatcher([head, *workers])
         with tempfile.TemporaryDirectory() as storage:
             watcher.start()
             started = time.monotonic()
@@ -110,11 +110,11 @@ def main() -> None:
     )
     print(f"{'node':<10}{'role':<8}{'trials':>7}{'at once':>9}{'store peak MiB':>16}{'copies':>8}")
     total = 0
-    for node in [cluster.head_node, *workers]:
+    for node in [head, *workers]:
         intervals = by_node.get(node.node_id, [])
         peak = watcher.peak_bytes[node.node_id]
         total += peak
-        role = "head" if node is cluster.head_node else "worker"
+        role = "head" if node is head else "worker"
         print(
             f"{node.node_id[:8]:<10}{role:<8}{len(intervals):>7}{most_at_once(intervals):>9}"
             f"{peak / 2**20:>16.1f}{peak / copy:>8.2f}"
