@@ -164,7 +164,7 @@ def test_killed_worker_node_its_trials_resume_elsewhere_from_their_checkpoints(
         assert [row["epoch"] for row in after] == list(range(resumed_from + 1, epochs + 1))
         assert {row["node_id"] for row in after} == {survivor.node_id}
     moved = trials[trials["restarts"] > 0]
-    assert len(moved) == len(on_victim)
+    assert len(moved) == len(on_victim) and (moved["failures"] == 1).all()
     assert all(nodes == f"{victim.node_id[:8]}>{survivor.node_id[:8]}" for nodes in moved["nodes"])
     timeline = capsys.readouterr().out
     assert best_main([str(run)]) == 0
@@ -218,3 +218,31 @@ def test_gpu_trials_wait_for_gpu_nodes_that_join_after_the_search_starts(dataset
     rows = trial_results(tmp_path / "grows")
     assert len(rows) == 2
     assert all(r[0]["started_at"] > joined_at and r[0]["gpu_ids"] == "0" for r in rows.values())
+
+
+def test_retries_are_bounded_by_max_failures(dataset, cluster, tmp_path, capsys):
+    """With --max-failures 0 the dead node's trials end errored; the search finishes the rest."""
+    name, samples, epochs = "no-retry", 4, 10
+    run = tmp_path / name
+    victim = sorted(cluster.worker_nodes, key=lambda node: node.node_id)[0]
+    killer = KillWhenMidway(cluster, victim, run, samples, epochs, timeout_s=180)
+    killer.start()
+    args = _search_args(dataset, cluster, tmp_path, name, samples, epochs, arch="grunet0.6")
+    code = main([*args, "--max-failures", "0"])
+    killer.join()
+    assert killer.error is None, killer.error
+    assert code == 0, "some trials completed, so the search succeeded"
+
+    on_victim = {row["trial_id"] for row in killer.snapshot.values() if row["node_id"] == victim.node_id}
+    trials = pd.read_parquet(run / "trials.parquet").set_index("trial_id")
+    assert len(on_victim) == 2 and len(trials) == samples
+    assert set(trials.loc[list(on_victim), "status"]) == {"errored"}
+    assert list(trials.loc[list(on_victim), "failures"]) == [1, 1]
+    assert set(trials.drop(index=list(on_victim))["status"]) == {"completed"}
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{run / 'optuna.db'}")
+    states = sorted(t.state.name for t in study.trials)
+    assert states == ["COMPLETE", "COMPLETE", "FAIL", "FAIL"]
+    capsys.readouterr()
+    assert best_main([str(run)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "(finished)" in header and "2 completed" in header and "2 errored" in header

@@ -98,9 +98,14 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
         row["seed"] = last.get("seed")
         epochs = int(last.get("training_iteration", 0) or 0)
         diverged = bool(last.get("diverged", False))
+        failures = failure_count(result)
+        # Out of retries: Ray Tune's saved state can miss the final ERROR of a
+        # trial whose node died, but its error file counts every failure.
+        errored = result.error is not None or failures > options.max_failures
         row.update(
-            status=why_stopped(epochs, options.max_epochs, ray_status, result.error is not None, diverged),
+            status=why_stopped(epochs, options.max_epochs, ray_status, errored, diverged),
             epochs=epochs,
+            failures=failures,
             error=str(result.error) if result.error is not None else last.get("error"),
         )
         valid = (
@@ -124,6 +129,20 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
         row["trial_path"] = result.path
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def failure_count(result) -> int:
+    """How often a trial failed: Ray Tune appends "Failure # N" to its error.txt each time."""
+    path = f"{result.path}/error.txt"
+    try:
+        filesystem = result.filesystem
+        if filesystem.get_file_info(path).type != pafs.FileType.File:
+            return 0
+        with filesystem.open_input_stream(path) as handle:
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return 0
+    return sum(1 for line in text.splitlines() if line.startswith("Failure # "))
 
 
 def placement(history: pd.DataFrame | None) -> dict:
