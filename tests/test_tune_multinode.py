@@ -8,6 +8,7 @@ while Ray schedules them as GPU trials. Run these alone: `pytest -m multinode -s
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -134,6 +135,8 @@ def test_killed_worker_node_its_trials_resume_elsewhere_from_their_checkpoints(
     killer.join()
     assert killer.error is None, killer.error
     assert code == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["placement"] == "trials ran on 2 nodes; 2 restarted from a checkpoint, 2 failures"
 
     results = trial_results(run)
     on_victim = {t for t, row in killer.snapshot.items() if row["node_id"] == victim.node_id}

@@ -199,10 +199,22 @@ def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes
         "improvement_over_research_pct": improvement,
         "trials": {str(k): int(v) for k, v in trials["status"].value_counts().items()},
         "epochs_run": int(trials["epochs"].sum()),
+        "placement": _placement_summary(trials),
         "wall_seconds": round(wall_s, 1),
         "notes": notes,
         "inspect": f"python -m tune.best {options.run_path}",
     }
+
+
+def _placement_summary(trials: pd.DataFrame) -> str | None:
+    """ "trials ran on 3 nodes; 2 restarted from a checkpoint, 2 failures", for runs on a cluster."""
+    if "nodes" not in trials:
+        return None
+    nodes = {node for path in trials["nodes"].dropna() for node in path.split(">")}
+    restarted, failures = int((trials["restarts"] > 0).sum()), int(trials.get("failures", pd.Series()).sum())
+    if len(nodes) <= 1 and not restarted and not failures:
+        return None  # one machine, nothing went wrong: nothing to say
+    return f"trials ran on {len(nodes)} nodes; {restarted} restarted from a checkpoint, {failures} failures"
 
 
 def _plain(value):
@@ -239,6 +251,7 @@ def format_summary(summary: dict) -> str:
         )
     lines += [
         f"trials: {', '.join(f'{n} {k}' for k, n in summary['trials'].items())}; {summary['epochs_run']} epochs in {summary['wall_seconds']:.0f} s",
+        *([f"nodes: {summary['placement']}"] if summary.get("placement") else []),
         *[f"note: {note}" for note in summary["notes"]],
         f"checkpoint: {best['checkpoint']}",
         f"inspect:    {summary['inspect']}",
