@@ -105,3 +105,28 @@ def test_bad_runs(runs, tmp_path, capsys):
         shutil.rmtree(checkpoint)
     assert best_main([str(broken), "--evaluate"]) == 2
     assert "checkpoint is missing on disk" in capsys.readouterr().err
+
+
+def test_a_run_behind_a_uri_is_written_and_inspected_through_the_uri(runs, tmp_path, capsys, monkeypatch):
+    """As with --storage s3://...: here a file:// URI, read through pyarrow like a bucket."""
+    monkeypatch.setenv("AU2BS_CACHE", str(tmp_path / "cache"))  # the study and fetched checkpoints
+    args = ["--arch", "fcnet", "--data", str(runs["dataset"]), "--num-samples", "2", "--max-epochs", "2"]
+    uri = f"file://{tmp_path}/bucket"
+    assert run_main([*args, "--storage", uri, "--name", "remote"]) == 0
+    capsys.readouterr()
+    assert best_main([f"{uri}/remote", "--evaluate", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    checkpoint = report["best"]["checkpoint"]
+    assert checkpoint.startswith(f"{uri}/remote/train_trial_")
+    fetched = list((tmp_path / "cache" / "checkpoints").glob("*/checkpoint.pt"))
+    assert len(fetched) == 1
+    # The fetched copy is the file the trial wrote.
+    assert (
+        fetched[0].read_bytes()
+        == (tmp_path / checkpoint.split(f"{tmp_path}/", 1)[1] / "checkpoint.pt").read_bytes()
+    )
+    test = load_dataset(runs["dataset"], ("test",))["test"]
+    direct = evaluate_model(model_from_checkpoint(load_checkpoint(fetched[0])), test, "cpu")
+    assert report["test"]["blendshapes"]["mse"] == pytest.approx(direct["blendshapes"]["mse"], rel=1e-9)
+    assert best_main([f"{uri}/remote", "--checkpoint-only"]) == 0
+    assert capsys.readouterr().out.strip() == checkpoint

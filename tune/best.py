@@ -92,13 +92,42 @@ def trials_table(run: Run, top: int) -> str:
 
 
 def best_checkpoint_file(run: Run) -> Path:
-    """The best checkpoint's file; InputError when there is none or it is gone."""
+    """The best checkpoint's file, fetched into a local cache when the run lies behind a URI;
+    InputError when there is none or it is gone."""
     if not run.has_result:
         raise InputError("no trial finished an epoch: there is no best checkpoint yet", run.path)
     folder = run.best["best_checkpoint"]
+    if "://" in folder:
+        return _fetched(f"{folder.rstrip('/')}/{CHECKPOINT_FILE}")
     path = Path(folder) / CHECKPOINT_FILE
-    if "://" not in folder and not path.is_file():
+    if not path.is_file():
         raise InputError("the best trial's checkpoint is missing on disk", path)
+    return path
+
+
+def _fetched(uri: str) -> Path:
+    """A copy of the file at `uri` in the au2bs cache (checkpoints never change once written)."""
+    import hashlib
+
+    import pyarrow
+    import pyarrow.fs as pafs
+
+    from au2bs.data.default import cache_root
+
+    local = cache_root() / "checkpoints" / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    path = local / CHECKPOINT_FILE
+    if path.is_file():
+        return path
+    try:
+        filesystem, inner = pafs.FileSystem.from_uri(uri)
+        local.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        with filesystem.open_input_stream(inner) as source, open(partial, "wb") as target:
+            while chunk := source.read(1 << 22):
+                target.write(chunk)
+        partial.replace(path)  # whole or absent: never a half-fetched checkpoint
+    except (OSError, pyarrow.ArrowException) as error:
+        raise InputError(f"cannot fetch the best checkpoint: {error}", uri) from None
     return path
 
 
@@ -172,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = open_run(args.run)
         if args.checkpoint_only:
-            print(best_checkpoint_file(run).parent)
+            folder = run.best["best_checkpoint"] if run.has_result else None
+            print(folder if folder and "://" in folder else best_checkpoint_file(run).parent)
             return 0
         if not run.has_result:
             raise InputError("no trial finished an epoch yet: nothing to report", run.path)

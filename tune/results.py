@@ -52,7 +52,9 @@ def write_run_file(run_path: str, name: str, data: bytes) -> None:
     filesystem, root = (
         pafs.FileSystem.from_uri(run_path) if "://" in run_path else (pafs.LocalFileSystem(), run_path)
     )
-    with filesystem.open_output_stream(f"{root.rstrip('/')}/{name}") as handle:
+    root = root.rstrip("/")
+    filesystem.create_dir(root, recursive=True)  # local and NFS need it; object stores ignore it
+    with filesystem.open_output_stream(f"{root}/{name}") as handle:
         handle.write(data)
 
 
@@ -117,7 +119,9 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
             best = valid.loc[valid[METRIC].idxmin()]
             row["best_epoch"] = int(best["epoch"])
             row.update({f"best/{name}": float(best[name]) for name in METRIC_COLUMNS if name in best})
-            row["best_checkpoint"] = _checkpoint_of_epoch(result, int(best["epoch"]))
+            row["best_checkpoint"] = _as_uri(
+                _checkpoint_of_epoch(result, int(best["epoch"])), options.run_path
+            )
         else:
             row.update(
                 best_epoch=None,
@@ -157,6 +161,13 @@ def placement(history: pd.DataFrame | None) -> dict:
     # A restart starts a new worker with a new start time, on the same node or another.
     restarts = max(0, history["started_at"].nunique() - 1) if "started_at" in history else 0
     return {"nodes": ">".join(distinct), "restarts": int(restarts)}
+
+
+def _as_uri(path: str | None, run_path: str) -> str | None:
+    """Ray gives storage paths without their scheme (bucket/runs/...): put it back."""
+    if path is None or "://" not in run_path or "://" in path:
+        return path
+    return f"{run_path.split('://', 1)[0]}://{path}"
 
 
 def _checkpoint_of_epoch(result, epoch: int) -> str | None:

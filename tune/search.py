@@ -13,6 +13,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from au2bs.data import SplitArrays
+from au2bs.data.default import cache_root
 from tune.deadline import DeadlineSearcher
 from tune.options import SearchOptions
 from tune.spaces import architecture_space, research_point, to_ray
@@ -42,7 +43,7 @@ def training_subset(split: SplitArrays, fraction: float, seed: int) -> SplitArra
 def study_storage(options: SearchOptions) -> str:
     """SQLite URL of the Optuna study, inside the run folder when it is local."""
     if options.is_uri:
-        folder = Path.home() / ".cache" / "au2bs" / "optuna" / options.name
+        folder = cache_root() / "optuna" / options.name
     else:
         folder = Path(options.run_path)
     folder.mkdir(parents=True, exist_ok=True)
