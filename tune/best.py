@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print everything as JSON instead of tables")
     p.add_argument(
-        "--checkpoint-only", action="store_true", help="print only the best checkpoint's path (for scripts)"
+        "--checkpoint-only",
+        action="store_true",
+        help="print only the best checkpoint's local folder (for scripts; fetched first for a run behind a URI)",
     )
     return p
 
@@ -201,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = open_run(args.run)
         if args.checkpoint_only:
-            folder = run.best["best_checkpoint"] if run.has_result else None
-            print(folder if folder and "://" in folder else best_checkpoint_file(run).parent)
+            print(best_checkpoint_file(run).parent)  # local: a run behind a URI has it fetched
             return 0
         if not run.has_result:
             raise InputError("no trial finished an epoch yet: nothing to report", run.path)
