@@ -17,6 +17,7 @@ import pyarrow.fs as pafs
 from ray.tune import ExperimentAnalysis, ResultGrid
 
 from tune.options import CONFIG_FILE, SearchOptions
+from tune.placement import failure_count, placement, placement_summary
 from tune.spaces import research_point
 from tune.trainable import METRIC, MODE
 
@@ -135,34 +136,6 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def failure_count(result) -> int:
-    """How often a trial failed: Ray Tune appends "Failure # N" to its error.txt each time."""
-    path = f"{result.path}/error.txt"
-    try:
-        filesystem = result.filesystem
-        if filesystem.get_file_info(path).type != pafs.FileType.File:
-            return 0
-        with filesystem.open_input_stream(path) as handle:
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return 0
-    return sum(1 for line in text.splitlines() if line.startswith("Failure # "))
-
-
-def placement(history: pd.DataFrame | None) -> dict:
-    """Where a trial ran: its nodes in order of use (short ids) and how often it resumed.
-
-    A trial that moved after a node failure reads e.g. "3f2a9c1d>8b7e6a5f", restarts 1.
-    """
-    if history is None or "node_id" not in history or not len(history):
-        return {"nodes": None, "restarts": 0}
-    nodes = [str(node)[:8] for node in history["node_id"].dropna()]
-    distinct = [node for i, node in enumerate(nodes) if i == 0 or node != nodes[i - 1]]
-    # A restart starts a new worker with a new start time, on the same node or another.
-    restarts = max(0, history["started_at"].nunique() - 1) if "started_at" in history else 0
-    return {"nodes": ">".join(distinct), "restarts": int(restarts)}
-
-
 def _as_uri(path: str | None, run_path: str) -> str | None:
     """Ray gives storage paths without their scheme (bucket/runs/...): put it back."""
     if path is None or "://" not in run_path or "://" in path:
@@ -210,22 +183,11 @@ def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes
         "improvement_over_research_pct": improvement,
         "trials": {str(k): int(v) for k, v in trials["status"].value_counts().items()},
         "epochs_run": int(trials["epochs"].sum()),
-        "placement": _placement_summary(trials),
+        "placement": placement_summary(trials),
         "wall_seconds": round(wall_s, 1),
         "notes": notes,
         "inspect": f"python -m tune.best {options.run_path}",
     }
-
-
-def _placement_summary(trials: pd.DataFrame) -> str | None:
-    """ "trials ran on 3 nodes; 2 restarted from a checkpoint, 2 failures", for runs on a cluster."""
-    if "nodes" not in trials:
-        return None
-    nodes = {node for path in trials["nodes"].dropna() for node in path.split(">")}
-    restarted, failures = int((trials["restarts"] > 0).sum()), int(trials.get("failures", pd.Series()).sum())
-    if len(nodes) <= 1 and not restarted and not failures:
-        return None  # one machine, nothing went wrong: nothing to say
-    return f"trials ran on {len(nodes)} nodes; {restarted} restarted from a checkpoint, {failures} failures"
 
 
 def _plain(value):
