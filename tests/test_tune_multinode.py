@@ -195,6 +195,8 @@ def test_gpu_trials_wait_for_gpu_nodes_that_join_after_the_search_starts(dataset
     cluster, driver = _head_only(), None
     try:
         args = _search_args(dataset, cluster, tmp_path, "grows", samples=2, epochs=1)
+        # The README's command on a cluster node: Ray finds the cluster it belongs to.
+        args[args.index(cluster.address)] = "auto"
         log = tmp_path / "driver.log"
         with open(log, "w") as output:
             # A driver process of its own: nodes join from this (main) thread meanwhile.
