@@ -26,11 +26,10 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # The node sampler and result reader are the multi-node tests' own.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from multinode_helpers import ObjectStoreWatcher  # noqa: E402
+from multinode_helpers import ObjectStoreWatcher, shared_bytes  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 from tune_helpers import trial_results  # noqa: E402
 
-from au2bs.data import load_dataset  # noqa: E402
 from au2bs.data.default import default_dataset  # noqa: E402
 from tune.run import main as tune_main  # noqa: E402
 
@@ -61,8 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dataset = Path(args.data) if args.data else default_dataset()
-    splits = load_dataset(dataset, ("train", "val"))
-    copy = sum(a.nbytes for split in splits.values() for a in (split.x, split.y, split.offsets))
+    copy = shared_bytes(dataset)
     store = max(200 * 2**20, 3 * copy)
     per = args.trials_per_worker
     cluster = Cluster(

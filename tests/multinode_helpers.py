@@ -15,6 +15,14 @@ from pathlib import Path
 from ray._private.internal_api import node_stats
 from tune_helpers import trial_results
 
+from au2bs.data import load_dataset
+
+
+def shared_bytes(dataset: Path) -> int:
+    """What a search with --train-fraction 1 puts into the object store: the train and val arrays."""
+    splits = load_dataset(dataset, ("train", "val"))
+    return sum(a.nbytes for split in splits.values() for a in (split.x, split.y, split.offsets))
+
 
 class ObjectStoreWatcher(threading.Thread):
     """Samples each node's object store until stopped; keeps the peak bytes per node."""

@@ -16,10 +16,9 @@ import time
 import optuna
 import pandas as pd
 import pytest
-from multinode_helpers import KillWhenMidway, ObjectStoreWatcher
+from multinode_helpers import KillWhenMidway, ObjectStoreWatcher, shared_bytes
 from tune_helpers import small_dataset, trial_results
 
-from au2bs.data import load_dataset
 from tune.best import main as best_main
 from tune.run import main
 
@@ -73,12 +72,6 @@ def _search_args(dataset, cluster, storage, name, samples, epochs, arch="grunet0
     ]  # fmt: skip
 
 
-def _dataset_bytes(dataset) -> int:
-    """What the search puts into the object store: the train and validation arrays."""
-    splits = load_dataset(dataset, ("train", "val"))
-    return sum(a.nbytes for split in splits.values() for a in (split.x, split.y, split.offsets))
-
-
 def _overlap(rows_a: list[dict], rows_b: list[dict]) -> bool:
     return (
         rows_a[0]["started_at"] < rows_b[-1]["reported_at"]
@@ -107,7 +100,7 @@ def test_trials_spread_over_nodes_and_each_node_holds_one_copy_of_the_data(datas
         assert len(trials) == 2 and _overlap(*trials), "two trials at once on each node's GPU"
         assert all(rows[0]["gpu_ids"] == "0" for rows in trials)
 
-    copy = _dataset_bytes(dataset)
+    copy = shared_bytes(dataset)
     print(f"\ndataset in the object store: {copy / 2**20:.2f} MiB; 4 trials, 2 per worker node")
     for node in [cluster.head_node, *workers]:
         role = "head (driver put it)" if node is cluster.head_node else "worker, 2 trials"

@@ -241,8 +241,8 @@ def _print_report(run: Run, report: dict, top: int) -> None:
         f"{run.path}: {run.options.arch}, {len(run.trials)} trials ({state}); "
         + ", ".join(f"{n} {k}" for k, n in counts.items())
     )
-    if "restarts" in run.trials and (run.trials["restarts"] > 0).any():
-        moved = run.trials[run.trials["restarts"] > 0]
+    moved = run.trials[run.trials["restarts"] > 0]
+    if len(moved):
         print(
             f"{len(moved)} trials restarted from their last checkpoint (node failure or --resume): "
             + ", ".join(f"{t.trial_id} ({t.nodes})" for t in moved.itertuples())

@@ -42,10 +42,8 @@ def placement(history: pd.DataFrame | None) -> dict:
 
 def placement_summary(trials: pd.DataFrame) -> str | None:
     """One line for the search's summary, e.g. "trials ran on 3 nodes; 2 restarted from a checkpoint, 2 failures"."""
-    if "nodes" not in trials:
-        return None
     nodes = {node for path in trials["nodes"].dropna() for node in path.split(">")}
-    restarted, failures = int((trials["restarts"] > 0).sum()), int(trials.get("failures", pd.Series()).sum())
+    restarted, failures = int((trials["restarts"] > 0).sum()), int(trials["failures"].sum())
     if len(nodes) <= 1 and not restarted and not failures:
         return None  # one machine, nothing went wrong: nothing to say
     plural = "" if len(nodes) == 1 else "s"

@@ -50,9 +50,7 @@ def read_run_options(run_path: str) -> SearchOptions | None:
 
 def write_run_file(run_path: str, name: str, data: bytes) -> None:
     """Writes a file into the run folder, local or behind a URI."""
-    filesystem, root = (
-        pafs.FileSystem.from_uri(run_path) if "://" in run_path else (pafs.LocalFileSystem(), run_path)
-    )
+    filesystem, root = _filesystem(run_path)
     root = root.rstrip("/")
     filesystem.create_dir(root, recursive=True)  # local and NFS need it; object stores ignore it
     with filesystem.open_output_stream(f"{root}/{name}") as handle:
