@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def _midway(run: Path, epochs: int) -> bool:
     return run.is_dir() and any(0 < len(rows) < epochs for rows in trial_results(run).values())
 
 
-def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_path, capsys):
+def test_driver_killed_then_moved_and_resumed_finishes_exactly_num_samples(dataset, tmp_path, capsys):
     name, samples, epochs = "killed", 4, 6
     command = [
         sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
@@ -51,6 +52,11 @@ def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_pa
     assert driver.poll() is None, (
         "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
     )
+    # A second driver on the live run is refused, naming the live one.
+    for second in (["--resume", name], ["--arch", "grunet0.6", "--name", name]):
+        assert main([*second, "--storage", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert f"run is in use by another driver (pid {driver.pid} on " in err, err
     os.killpg(driver.pid, signal.SIGKILL)  # the driver and the local Ray it started
     driver.wait()
     before = {folder: len(rows) for folder, rows in trial_results(run).items()}
@@ -62,7 +68,12 @@ def test_driver_killed_then_resumed_finishes_exactly_num_samples(dataset, tmp_pa
     assert inspected == 0, printed.err
     assert "INTERRUPTED: inspected as far as it got" in printed.out
 
-    assert main(["--resume", name, "--storage", str(tmp_path)]) == 0
+    # The run is moved before it is resumed: it resumes, and is rewritten, where it lies now.
+    old_place, storage = run, tmp_path / "moved"
+    storage.mkdir()
+    run = Path(shutil.move(str(run), str(storage / name)))
+    assert main(["--resume", name, "--storage", str(storage)]) == 0
+    assert not old_place.exists(), "the resumed run wrote to its old place"
     trials = pd.read_parquet(run / "trials.parquet")
     assert len(trials) == samples and set(trials["status"]) == {"completed"}
     assert (trials["epochs"] == epochs).all()

@@ -16,6 +16,7 @@ from tune_helpers import small_dataset, trial_results
 from au2bs.constants import FRAMES_FILE
 from au2bs.data import load_dataset
 from au2bs.train import TrainConfig, Trainer, load_checkpoint
+from tune.best import main as best_main
 from tune.run import main
 
 pytestmark = pytest.mark.slow
@@ -60,7 +61,7 @@ def test_small_search_writes_the_run_and_its_best_checkpoint_reproduces(dataset,
     assert results and all(row["shared_read_only"] for row in results)
 
 
-def test_diverging_trials_are_recorded_and_the_search_finishes(dataset, tmp_path):
+def test_a_search_where_every_trial_diverged_says_so_and_fails(dataset, tmp_path, capsys):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "manifest.json").write_bytes((dataset / "manifest.json").read_bytes())
@@ -73,11 +74,24 @@ def test_diverging_trials_are_recorded_and_the_search_finishes(dataset, tmp_path
     )
 
     args = ["--arch", "grunet0.1", "--data", str(broken), "--num-samples", "2", "--max-epochs", "2"]
-    assert main([*args, "--storage", str(tmp_path), "--name", "div", "--train-fraction", "1"]) == 0
+    # Every trial diverged: no best configuration, and a non-zero exit.
+    assert main([*args, "--storage", str(tmp_path), "--name", "div", "--train-fraction", "1"]) == 1
+    printed = capsys.readouterr()
+    assert "every trial diverged (2 of 2)" in printed.err and "best configuration" not in printed.out
     trials = pd.read_parquet(tmp_path / "div" / "trials.parquet")
     assert list(trials["status"]) == ["diverged", "diverged"]
     assert all("training loss became nan" in error for error in trials["error"])
     assert all(math.isinf(v) for v in trials["best/val_mse"])
+    summary = json.loads((tmp_path / "div" / "summary.json").read_text())
+    assert summary["best"] is None and "every trial diverged" in summary["no_best"]
+    # The study records them as COMPLETE with +inf: TPE ranks their region last.
+    study = optuna.load_study(study_name="div", storage=f"sqlite:///{tmp_path / 'div' / 'optuna.db'}")
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert all(math.isinf(t.value) and t.user_attrs["outcome"] == "diverged at epoch 1" for t in study.trials)
+    assert all(t.intermediate_values == {1: math.inf} for t in study.trials)
+    # tune.best says the same, in one line.
+    assert best_main([str(tmp_path / "div")]) == 2
+    assert "every trial diverged (2 of 2)" in capsys.readouterr().err
 
 
 def test_bad_input_fails_before_ray_starts(dataset, tmp_path, capsys):
@@ -88,6 +102,12 @@ def test_bad_input_fails_before_ray_starts(dataset, tmp_path, capsys):
         (["--arch", "grunet0.3", "--resume", "ghost"], "no run 'ghost' to resume"),
         (["--arch", "grunet0.3", "--grace-period", "5", "--max-epochs", "3"], "exceeds --max-epochs"),
         (["--arch", "grunet0.3", "--num-samples", "0"], "--num-samples must be > 0"),
+        # A run name never leaves --storage.
+        (["--arch", "grunet0.3", "--name", "../escape"], "must be a plain folder name"),
+        (["--arch", "grunet0.3", "--name", "/tmp/abs"], "must be a plain folder name"),
+        (["--arch", "grunet0.3", "--name", "a/b"], "must be a plain folder name"),
+        (["--arch", "grunet0.3", "--name", ".."], "must be a plain folder name"),
+        (["--resume", "../x"], "must be a plain folder name"),
     ]
     import torch
 

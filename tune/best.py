@@ -20,6 +20,7 @@ import pandas as pd
 from au2bs.constants import NUM_LIVELINK
 from au2bs.errors import InputError
 from tune.inspect_run import Run, open_run
+from tune.results import no_best_reason
 from tune.table import text_table
 from tune.trainable import CHECKPOINT_FILE, METRIC
 
@@ -97,7 +98,7 @@ def best_checkpoint_file(run: Run) -> Path:
     """The best checkpoint's file, fetched into a local cache when the run lies behind a URI;
     InputError when there is none or it is gone."""
     if not run.has_result:
-        raise InputError("no trial finished an epoch: there is no best checkpoint yet", run.path)
+        raise InputError(no_best_reason(run.trials), run.path)
     folder = run.best["best_checkpoint"]
     if "://" in folder:
         return _fetched(f"{folder.rstrip('/')}/{CHECKPOINT_FILE}")
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             print(best_checkpoint_file(run).parent)  # local: a run behind a URI has it fetched
             return 0
         if not run.has_result:
-            raise InputError("no trial finished an epoch yet: nothing to report", run.path)
+            raise InputError(no_best_reason(run.trials), run.path)
         report = summary_dict(run)
         evaluation = None
         if args.evaluate or args.export or args.plots:

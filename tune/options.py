@@ -197,9 +197,27 @@ def architectures(text: str | None) -> list[str]:
     return names
 
 
+def check_run_name(name: str) -> str:
+    """A run name is one folder inside --storage: no separators, no '..', not absolute, not hidden."""
+    if (
+        not name
+        or name != name.strip()
+        or any(sep in name for sep in ("/", "\\", "\0"))
+        or name.startswith(".")
+        or "://" in name
+    ):
+        raise InputError(
+            f"--name {name!r} must be a plain folder name inside --storage "
+            "(no '/', '\\', leading '.', '..' or URI); use --storage to choose where runs go"
+        )
+    return name
+
+
 def resolve_all(args: argparse.Namespace) -> list[SearchOptions]:
     """One SearchOptions per architecture of `--arch`, same budget and seed."""
     names = architectures(args.arch)
+    if args.name is not None:
+        check_run_name(args.name)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     runs = []
     for arch in names:

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.fs as pafs
 from ray.tune import ExperimentAnalysis, ResultGrid
 
+from tune.bridge import TRIAL_NUMBER
 from tune.options import CONFIG_FILE, SearchOptions
 from tune.placement import failure_count, placement, placement_summary
 from tune.spaces import research_point
@@ -93,8 +94,9 @@ def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataF
         history = result.metrics_dataframe
         last = result.metrics or {}
         trial_id = last.get("trial_id") or Path(result.path).name
-        config = result.config or {}  # None for a trial an interrupted run never started
-        row = {"trial_id": trial_id, "research_config": _same_config(config, research)}
+        config = dict(result.config or {})  # None for a trial an interrupted run never started
+        number = config.pop(TRIAL_NUMBER, None)
+        row = {"trial_id": trial_id, "study_trial": number, "research_config": _same_config(config, research)}
         row.update({f"config/{k}": v for k, v in config.items()})
         row["seed"] = last.get("seed")
         epochs = int(last.get("training_iteration", 0) or 0)
@@ -148,7 +150,15 @@ def _checkpoint_of_epoch(result, epoch: int) -> str | None:
     return result.checkpoint.path if result.checkpoint is not None else None
 
 
-def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes: list[str]) -> dict:
+def summarize(
+    trials: pd.DataFrame,
+    options: SearchOptions,
+    wall_s: float,
+    notes: list[str],
+    interrupted: str | None = None,
+    resume: str | None = None,
+) -> dict:
+    """The run's summary.json: best configuration (None when every trial diverged or failed)."""
     ranked = trials.sort_values(f"best/{METRIC}", kind="stable")
     best = ranked.iloc[0]
     research = trials[trials["research_config"]]
@@ -162,10 +172,12 @@ def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes
         else None
     )
     config_columns = [c for c in trials.columns if c.startswith("config/")]
+    has_best = math.isfinite(best_mse)
     return {
         "arch": options.arch,
         "run": options.run_path,
         "metric": f"{METRIC} (validation MSE over the 52 blendshapes, lower is better)",
+        "interrupted": interrupted,  # the signal that stopped the search, or None
         "best": {
             "trial_id": best["trial_id"],
             "config": {c.split("/", 1)[1]: _plain(best[c]) for c in config_columns},
@@ -173,7 +185,10 @@ def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes
             "epoch": _plain(best["best_epoch"]),
             **{name: _plain(best.get(f"best/{name}")) for name in METRIC_COLUMNS},
             "checkpoint": best["best_checkpoint"],
-        },
+        }
+        if has_best
+        else None,
+        "no_best": None if has_best else no_best_reason(trials),
         "research_config": {
             "val_mse": research_mse,
             "trial_id": research["trial_id"].iloc[0] if len(research) else None,
@@ -185,7 +200,19 @@ def summarize(trials: pd.DataFrame, options: SearchOptions, wall_s: float, notes
         "wall_seconds": round(wall_s, 1),
         "notes": notes,
         "inspect": f"python -m tune.best {options.run_path}",
+        "resume": resume if interrupted else None,
     }
+
+
+def no_best_reason(trials: pd.DataFrame) -> str:
+    """Why a run has no best configuration, in one line."""
+    counts = trials["status"].value_counts()
+    if counts.get("diverged", 0) == len(trials):
+        return (
+            f"every trial diverged ({len(trials)} of {len(trials)}): there is no best configuration; "
+            "narrow the learning-rate range or check the data for extreme values"
+        )
+    return "no trial finished an epoch with a finite validation MSE: there is no best configuration"
 
 
 def _plain(value):
@@ -205,15 +232,21 @@ def save_results(trials: pd.DataFrame, summary: dict, options: SearchOptions) ->
 
 def format_summary(summary: dict) -> str:
     best = summary["best"]
-    lines = [
-        "",
-        f"best configuration of {summary['arch']} (trial {best['trial_id']}, epoch {best['epoch']}):",
-        *[f"  {name:<18}{value}" for name, value in best["config"].items()],
-    ]
-    if best["val_mse"] is not None and math.isfinite(best["val_mse"]):
-        lines.append(f"  validation MSE {best['val_mse']:.6f}, R2 {best['val_r2']:.3f} (52 blendshapes)")
+    interrupted = summary.get("interrupted")
+    if best is None:
+        lines = ["", f"{summary['arch']}: {summary['no_best']}"]
     else:
-        lines.append("  no trial reached a finite validation MSE: every trial diverged or failed")
+        label = (
+            f"best so far of {summary['arch']}, search interrupted by {interrupted}"
+            if interrupted
+            else f"best configuration of {summary['arch']}"
+        )
+        lines = [
+            "",
+            f"{label} (trial {best['trial_id']}, epoch {best['epoch']}):",
+            *[f"  {name:<18}{value}" for name, value in best["config"].items()],
+            f"  validation MSE {best['val_mse']:.6f}, R2 {best['val_r2']:.3f} (52 blendshapes)",
+        ]
     research = summary["research_config"]["val_mse"]
     if summary["improvement_over_research_pct"] is not None:
         lines.append(
@@ -224,7 +257,8 @@ def format_summary(summary: dict) -> str:
         f"trials: {', '.join(f'{n} {k}' for k, n in summary['trials'].items())}; {summary['epochs_run']} epochs in {summary['wall_seconds']:.0f} s",
         *([f"nodes: {summary['placement']}"] if summary.get("placement") else []),
         *[f"note: {note}" for note in summary["notes"]],
-        f"checkpoint: {best['checkpoint']}",
+        *([f"checkpoint: {best['checkpoint']}"] if best else []),
         f"inspect:    {summary['inspect']}",
+        *([f"resume:     {summary['resume']}"] if interrupted else []),
     ]
     return "\n".join(lines)

@@ -21,12 +21,29 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
-from tune.options import CONFIG_FILE, SearchOptions, check_local_gpus, check_storage, parser, resolve_all  # noqa: E402
+from tune.bridge import resume_study_at  # noqa: E402
+from tune.interrupts import Interrupted, Interrupts, resume_command  # noqa: E402
+from tune.options import (
+    CONFIG_FILE,
+    SearchOptions,
+    check_local_gpus,
+    check_run_name,
+    check_storage,
+    parser,
+    resolve_all,
+)  # noqa: E402
 from tune.results import read_run_options, write_run_file  # noqa: E402
+from tune.run_lock import RunLock  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
 
 
 def _resumed_options(name: str, storage: str, address: str | None) -> SearchOptions:
+    """The saved settings of run `name`, resumed where it lies now: in `storage`.
+
+    A run copied or moved since it started is resumed (and rewritten) at its
+    new place, never at the storage its config.json remembers.
+    """
+    check_run_name(name)
     root = storage if "://" in storage else str(Path(storage).resolve())
     run = f"{root.rstrip('/')}/{name}"
     try:
@@ -35,7 +52,11 @@ def _resumed_options(name: str, storage: str, address: str | None) -> SearchOpti
         raise InputError(f"cannot read the run to resume: {error}", run) from None
     if saved is None:
         raise InputError(f"no run {name!r} to resume (no {CONFIG_FILE} there)", run)
-    return replace(saved, address=address if address is not None else saved.address)
+    if saved.name != name:
+        raise InputError(
+            f"{CONFIG_FILE} names run {saved.name!r}, not {name!r}: was the folder renamed?", run
+        )
+    return replace(saved, storage=root, address=address if address is not None else saved.address)
 
 
 def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool] | int:
@@ -55,22 +76,63 @@ def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool] | int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupts = Interrupts()
+    interrupts.install()
+    try:
+        return _main(argv, interrupts)
+    finally:
+        interrupts.uninstall()
+
+
+def _main(argv: list[str] | None, interrupts: Interrupts) -> int:
     try:
         prepared = _prepare(argv)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Interrupted:
+        print("interrupted before the search started: nothing was written", file=sys.stderr)
+        return 130
     if isinstance(prepared, int):
         return prepared
     runs, resuming = prepared
-    codes = [run_search(options, resuming) for options in runs]
+    codes = []
+    for options in runs:
+        try:
+            codes.append(run_search(options, resuming, interrupts))
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        except Interrupted:
+            print(
+                f"stopped at once ({interrupts.name or 'SIGINT'}): the run keeps its last saved state; "
+                f"resume it with: {resume_command(options.name, options.storage)}",
+                file=sys.stderr,
+            )
+            return interrupts.exit_code if interrupts.signum else 130
+        if interrupts.signum is not None:
+            return codes[-1]  # later architectures of --arch are not started
     if len(runs) > 1:
         print("\ncompare them: python -m tune.compare " + " ".join(o.run_path for o in runs))
     return max(codes)
 
 
-def run_search(options: SearchOptions, resuming: bool) -> int:
+def run_search(options: SearchOptions, resuming: bool, interrupts: Interrupts) -> int:
     """One architecture's search, start to summary; returns the exit status."""
+    locks: list[RunLock] = []
+    try:
+        if resuming:
+            # A second driver on this run is refused before it loads anything.
+            locks.append(RunLock.resume(options.run_path))
+            if locks[0].took_over_note():
+                print(f"note: {locks[0].took_over_note()}", flush=True)
+        return _search(options, resuming, interrupts, locks)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, locks: list[RunLock]) -> int:
     import ray
 
     from tune import search
@@ -86,12 +148,20 @@ def run_search(options: SearchOptions, resuming: bool) -> int:
     manifest = read_manifest(dataset)
     splits = load_dataset(dataset, ("train", "val"))
     data = {
-        "train": search.training_subset(splits["train"], options.train_fraction, options.seed),
+        "train": splits["train"].subset(options.train_fraction, options.seed),
         "val": splits["val"],
     }
     provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
 
-    ray.init(address=options.address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # Without --address: a private local Ray, never one a `ray start` left running here.
+    ray.init(
+        address=options.address or "local",
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        **({} if options.address else {"_node_ip_address": "127.0.0.1"}),
+    )
+    interrupts.install()  # ray.init sets its own SIGTERM handler
     try:
         gpus_per_trial, notes = plan_resources(options)
         if gpus_per_trial is None:
@@ -104,22 +174,34 @@ def run_search(options: SearchOptions, resuming: bool) -> int:
         max_concurrent = options.max_concurrent or search.slots(options, gpus_per_trial)
         _print_plan(options, dataset, data, gpus_per_trial, max_concurrent, resuming)
         if not resuming:
-            if not options.is_uri:
-                Path(options.run_path).mkdir(parents=True, exist_ok=True)
+            locks.append(RunLock.new_run(options.run_path))  # the folder and its lock, in one step
             write_run_file(options.run_path, CONFIG_FILE, options.to_json().encode())
             tuner = search.new_tuner(options, data, gpus_per_trial, provenance, max_concurrent)
         else:
+            resume_study_at(search.study_storage(options))  # where the run lies now
             tuner = search.restored_tuner(options, data, gpus_per_trial, provenance)
         start = time.monotonic()
-        tuner.fit()
+        interrupts.searching = True
+        try:
+            tuner.fit()
+        finally:
+            interrupts.searching = False
         wall = time.monotonic() - start
         trials, _ = collect_trials(options.run_path, options)
         if trials.empty:
             print("error: no trial ran", file=sys.stderr)
-            return 1
-        summary = summarize(trials, options, wall, notes)
+            return interrupts.exit_code if interrupts.signum else 1
+        interrupted = interrupts.name
+        summary = summarize(
+            trials, options, wall, notes, interrupted, resume_command(options.name, options.storage)
+        )
         save_results(trials, summary, options)
         print(format_summary(summary))
+        if interrupted:
+            return interrupts.exit_code
+        if summary["best"] is None:
+            print(f"error: {summary['no_best']}", file=sys.stderr)
+            return 1
         return 0 if (trials["status"] != "errored").any() else 1
     finally:
         ray.shutdown()

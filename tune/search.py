@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import optuna
 import ray
 from ray import tune as ray_tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-from ray.tune.search.optuna import OptunaSearch
 
 from au2bs.data import SplitArrays
 from au2bs.data.default import cache_root
+from tune.bridge import NumberedOptunaSearch, TruthfulOptunaSearch
 from tune.deadline import DeadlineSearcher
 from tune.options import SearchOptions
 from tune.spaces import architecture_space, research_point, to_ray
@@ -21,23 +20,6 @@ from tune.trainable import METRIC, MODE, TrialSettings, train_trial
 
 OPTUNA_FILE = "optuna.db"
 REPORTED_METRICS = {METRIC: "val MSE", "val_r2": "val R2", "epoch": "epoch"}
-
-
-def training_subset(split: SplitArrays, fraction: float, seed: int) -> SplitArrays:
-    """A seeded share of the sequences (a copy, so the shared copy is small too)."""
-    if fraction >= 1:
-        return split
-    rng = np.random.default_rng(seed)
-    count = max(1, int(round(fraction * len(split))))
-    chosen = np.sort(rng.choice(len(split), size=count, replace=False))
-    xs, ys = zip(*(split.sequence(i) for i in chosen))
-    lengths = np.array([len(x) for x in xs], dtype=np.int64)
-    return SplitArrays(
-        x=np.ascontiguousarray(np.concatenate(xs)),
-        y=np.ascontiguousarray(np.concatenate(ys)),
-        offsets=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
-        ids=tuple(split.ids[i] for i in chosen),
-    )
 
 
 def study_storage(options: SearchOptions) -> str:
@@ -50,19 +32,33 @@ def study_storage(options: SearchOptions) -> str:
     return f"sqlite:///{folder / OPTUNA_FILE}"
 
 
-def make_searcher(options: SearchOptions) -> DeadlineSearcher:
+def make_searcher(
+    options: SearchOptions, study_url: str | None, bridge: str = "truthful"
+) -> DeadlineSearcher:
+    """Optuna behind Ray Tune, the research configuration first.
+
+    Args:
+        study_url: where the study lives (an SQLite URL); None keeps it in memory.
+        bridge: "truthful" tells the study what each trial did (tune/bridge.py);
+            "ray" is Ray's OptunaSearch as shipped (for the replay benchmark).
+    """
     sampler = (
         optuna.samplers.TPESampler(seed=options.seed, multivariate=True)
         if options.search == "optuna"
         else optuna.samplers.RandomSampler(seed=options.seed)
     )
-    storage = optuna.storages.RDBStorage(study_storage(options))
-    searcher = OptunaSearch(
+    settings = dict(
         sampler=sampler,
-        storage=storage,
+        storage=None if study_url is None else optuna.storages.RDBStorage(study_url),
         study_name=options.name,
         points_to_evaluate=[research_point(options.arch)],
     )
+    if bridge == "truthful":
+        searcher = TruthfulOptunaSearch(max_epochs=options.max_epochs, **settings)
+    elif bridge == "ray":
+        searcher = NumberedOptunaSearch(**settings)
+    else:
+        raise ValueError(f"unknown bridge {bridge!r}")
     return DeadlineSearcher(searcher, options.time_budget_s)
 
 
@@ -131,18 +127,25 @@ def run_config(options: SearchOptions, verbose: int) -> ray_tune.RunConfig:
     )
 
 
+def tune_config(
+    options: SearchOptions, max_concurrent: int, study_url: str | None, bridge: str = "truthful"
+) -> ray_tune.TuneConfig:
+    """The searcher and scheduler of a search (bench/hpo_replay.py builds the same ones)."""
+    return ray_tune.TuneConfig(
+        metric=METRIC,
+        mode=MODE,
+        search_alg=make_searcher(options, study_url, bridge),
+        scheduler=make_scheduler(options),
+        num_samples=options.num_samples,
+        max_concurrent_trials=max_concurrent,
+    )
+
+
 def new_tuner(options, data, gpus_per_trial, provenance, max_concurrent, verbose=1) -> ray_tune.Tuner:
     return ray_tune.Tuner(
         trainable(options, data, gpus_per_trial, provenance),
         param_space=to_ray(architecture_space(options.arch)),
-        tune_config=ray_tune.TuneConfig(
-            metric=METRIC,
-            mode=MODE,
-            search_alg=make_searcher(options),
-            scheduler=make_scheduler(options),
-            num_samples=options.num_samples,
-            max_concurrent_trials=max_concurrent,
-        ),
+        tune_config=tune_config(options, max_concurrent, study_storage(options)),
         run_config=run_config(options, verbose),
     )
 

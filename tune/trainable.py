@@ -20,6 +20,7 @@ from ray import tune as ray_tune
 
 from au2bs.data import SplitArrays
 from au2bs.train import DivergedError, EpochRecord, TrainConfig, Trainer, load_checkpoint
+from tune.bridge import TRIAL_NUMBER
 
 CHECKPOINT_FILE = "checkpoint.pt"
 METRIC = "val_mse"  # validation MSE over the 52 blendshapes: comparable across architectures
@@ -38,9 +39,13 @@ class TrialSettings:
     provenance: dict  # dataset path and AU preprocessing, saved in checkpoints
 
 
-def trial_seed(master_seed: int, trial_id: str) -> int:
-    """A per-trial seed, stable across restarts of the same trial."""
-    digest = hashlib.sha256(f"{master_seed}:{trial_id}".encode()).digest()
+def trial_seed(master_seed: int, trial_number: int) -> int:
+    """A per-trial seed from the search's seed and the trial's number in the Optuna study.
+
+    Both are the same when the same command runs again (Ray's trial ids are
+    random), and a restarted trial keeps its seed.
+    """
+    digest = hashlib.sha256(f"{master_seed}:{trial_number}".encode()).digest()
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
@@ -66,9 +71,10 @@ def train_trial(config: dict, data: dict[str, SplitArrays], settings: TrialSetti
         device = "cuda"
         # Ray reserves a share of the GPU but does not enforce it: cap ourselves.
         torch.cuda.set_per_process_memory_fraction(min(1.0, settings.gpu_share))
-    seed = trial_seed(settings.seed, ray_tune.get_context().get_trial_id())
+    hyperparameters = dict(config)
+    seed = trial_seed(settings.seed, hyperparameters.pop(TRIAL_NUMBER))
     train_config = TrainConfig.for_architecture(
-        settings.arch, epochs=settings.max_epochs, patience=None, seed=seed, **config
+        settings.arch, epochs=settings.max_epochs, patience=None, seed=seed, **hyperparameters
     )
     trainer = Trainer(train_config, data["train"], data["val"], device, settings.provenance)
     checkpoint = ray_tune.get_checkpoint()

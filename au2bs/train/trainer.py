@@ -108,7 +108,12 @@ class Trainer:
                 raise DivergedError(
                     f"{self.config.arch}: training loss became {value} at epoch {self.epoch + 1}, "
                     f"batch {number}/{len(batches)} (learning rate {self.config.learning_rate:g}); "
-                    "lower the learning rate or enable gradient clipping"
+                    + (
+                        "lower the learning rate or enable gradient clipping"
+                        if self.config.grad_clip is None
+                        else f"gradients were clipped at norm {self.config.grad_clip:g}: lower the learning "
+                        "rate or check the data for extreme values"
+                    )
                 )
             loss.backward()
             if self.config.grad_clip is not None:
