@@ -44,7 +44,7 @@ from ray import tune as ray_tune  # noqa: E402
 from tune.options import parser as run_parser  # noqa: E402
 from tune.options import resolve  # noqa: E402
 from tune.replay import Grid, replay_trial  # noqa: E402
-from tune.search import tune_config  # noqa: E402
+from tune.search import TPE_STARTUP_TRIALS, tune_config  # noqa: E402
 from tune.trainable import METRIC  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +93,9 @@ def run_one(grid: Grid, strategy: Strategy, seed: int, concurrency: int, args, s
     tuner = ray_tune.Tuner(
         ray_tune.with_resources(trainable, {"cpu": 1}),
         param_space={name: ray_tune.choice(values) for name, values in grid.space.items()},
-        tune_config=replace(tune_config(options, concurrency, None, strategy.bridge), reuse_actors=True),
+        tune_config=replace(
+            tune_config(options, concurrency, None, strategy.bridge, args.tpe_startup), reuse_actors=True
+        ),
         run_config=ray_tune.RunConfig(
             name=name, storage_path=str(storage), verbose=0, callbacks=[trace], log_to_file=False
         ),
@@ -279,6 +281,12 @@ def main() -> int:
     )
     parser.add_argument("--grace-period", type=int, help="ASHA's (default: tune.run's)")
     parser.add_argument("--reduction-factor", type=int, help="ASHA's (default: tune.run's)")
+    parser.add_argument(
+        "--tpe-startup",
+        type=int,
+        default=TPE_STARTUP_TRIALS,
+        help="TPE's random trials first (default: tune.run's, %(default)s)",
+    )
     parser.add_argument("--time-scale", type=float, default=0.003, help="replay seconds per recorded second")
     parser.add_argument(
         "--plot", type=Path, default=HERE / "hpo_replay.png", help="PNG of the anytime curves"

@@ -131,3 +131,65 @@ def test_a_run_behind_a_uri_is_written_and_inspected_through_the_uri(runs, tmp_p
     # For scripts (au2bs.predict --checkpoint ...): the local copy.
     assert best_main([f"{uri}/remote", "--checkpoint-only"]) == 0
     assert capsys.readouterr().out.strip() == str(fetched[0].parent)
+
+
+class _WritesMarker:
+    """Unpickling this creates the file `path`: what a tampered run folder could do."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_tampered_run_is_read_without_running_its_code(runs, tmp_path, capsys):
+    import pickle
+
+    run = tmp_path / "tampered"
+    shutil.copytree(runs["grunet0.3"], run)
+    assert best_main([str(run), "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    marker = tmp_path / "marker"
+    payload = pickle.dumps(_WritesMarker(str(marker)))
+    for state in [*run.glob("*.pkl"), *run.glob("train_trial_*/params.pkl")]:
+        state.write_bytes(payload)
+    for state in run.glob("experiment_state-*.json"):
+        # Every pickled field of Ray's experiment state becomes the payload.
+        text = state.read_text()
+        data = json.loads(text)
+        for entry in data["trial_data"]:
+            for index, part in enumerate(entry):
+                fields = json.loads(part)
+                for key, value in fields.items():
+                    if isinstance(value, dict) and value.get("_type") == "CLOUDPICKLE_FALLBACK":
+                        fields[key] = {"_type": "CLOUDPICKLE_FALLBACK", "value": payload.hex()}
+                entry[index] = json.dumps(fields)
+        state.write_text(json.dumps(data))
+    # Sanity: Ray's own reader does run the payload.
+    ExperimentAnalysis(str(run), default_metric="val_mse", default_mode="min")
+    assert marker.exists(), "the tampering would not have run code: the test proves nothing"
+    marker.unlink()
+
+    assert best_main([str(run), "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["best"] == {**before["best"], "checkpoint": after["best"]["checkpoint"]}
+    assert after["best"]["checkpoint"].startswith(str(run))
+    assert [t["trial_id"] for t in after["trials"]] == [t["trial_id"] for t in before["trials"]]
+    assert best_main([str(run), "--evaluate", "--plots", str(tmp_path / "plots")]) == 0
+    assert compare_main([str(run), str(runs["fcnet"])]) == 0
+    assert not marker.exists(), "inspecting the run ran code from it"
+
+
+def test_a_corrupt_best_checkpoint_is_one_line_and_exit_2(runs, tmp_path, capsys):
+    run = tmp_path / "corrupt"
+    shutil.copytree(runs["fcnet"], run)
+    assert best_main([str(run), "--json"]) == 0
+    best = json.loads(capsys.readouterr().out)["best"]["checkpoint"]
+    copied = run / best.split(f"{runs['fcnet']}/", 1)[1] / "checkpoint.pt"
+    for damage in (b"", copied.read_bytes()[:100]):  # zero bytes, truncated
+        copied.write_bytes(damage)
+        assert best_main([str(run), "--evaluate"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "not a readable au2bs checkpoint" in err

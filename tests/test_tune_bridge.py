@@ -26,7 +26,16 @@ def _study(run) -> optuna.Study:
 
 def test_the_study_holds_pruned_trials_every_epoch_and_best_values(dataset, tmp_path):
     args = ["--arch", "fcnet", "--data", str(dataset), "--num-samples", "8", "--max-epochs", "4"]
-    args += ["--grace-period", "1", "--reduction-factor", "2", "--max-concurrent", "2", "--train-fraction", "1"]
+    args += [
+        "--grace-period",
+        "1",
+        "--reduction-factor",
+        "2",
+        "--max-concurrent",
+        "2",
+        "--train-fraction",
+        "1",
+    ]
     assert main([*args, "--storage", str(tmp_path), "--name", "asha"]) == 0
     run = tmp_path / "asha"
     trials = pd.read_parquet(run / "trials.parquet").set_index("trial_id")
@@ -52,7 +61,7 @@ def test_the_study_holds_pruned_trials_every_epoch_and_best_values(dataset, tmp_
             assert ot_trial.value == pytest.approx(row["best/val_mse"], rel=1e-12)
             assert ot_trial.value == min(ot_trial.intermediate_values.values())
     # Per-epoch values are the ones the trial reported.
-    for folder, rows in trial_results(run).items():
+    for rows in trial_results(run).values():
         ot_trial = states[rows[-1]["trial_id"]]
         assert {r["epoch"]: r["val_mse"] for r in rows} == pytest.approx(ot_trial.intermediate_values)
 
@@ -66,7 +75,10 @@ def test_the_same_command_twice_gives_the_same_search(dataset, tmp_path):
         assert main([*args, "--name", name]) == 0
         trials = pd.read_parquet(tmp_path / name / "trials.parquet").sort_values("study_trial")
         configs = trials[[c for c in trials.columns if c.startswith("config/")] + ["seed", "study_trial"]]
-        curves = {rows[0]["trial_id"]: [r["val_mse"] for r in rows] for rows in trial_results(tmp_path / name).values()}
+        curves = {
+            rows[0]["trial_id"]: [r["val_mse"] for r in rows]
+            for rows in trial_results(tmp_path / name).values()
+        }
         searches.append((configs.reset_index(drop=True), [curves[t] for t in trials["trial_id"]]))
     (configs_a, curves_a), (configs_b, curves_b) = searches
     assert configs_a["study_trial"].tolist() == [0, 1, 2, 3]

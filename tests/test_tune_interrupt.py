@@ -39,7 +39,9 @@ def _signal_once_progressing(command, run: Path, log: Path, signum: int, after_e
     deadline = time.monotonic() + 240
     while _epochs_done(run) < after_epochs and driver.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert driver.poll() is None, "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
+    assert driver.poll() is None, (
+        "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
+    )
     if group:
         os.killpg(driver.pid, signum)
     else:
@@ -50,7 +52,9 @@ def _signal_once_progressing(command, run: Path, log: Path, signum: int, after_e
 
 def _assert_interrupted(run: Path, output: str, code: int, expected_code: int, signame: str, resume: str):
     assert code == expected_code, output[-3000:]
-    assert "Traceback" not in output and "*** SIG" not in output and "Stack trace" not in output, output[-3000:]
+    assert "Traceback" not in output and "*** SIG" not in output and "Stack trace" not in output, output[
+        -3000:
+    ]
     assert f"best so far of grunet0.6, search interrupted by {signame}" in output
     assert "best configuration of" not in output
     assert f"resume:     {resume}" in output
@@ -71,7 +75,9 @@ def test_ctrl_c_and_sigterm_save_the_run_and_it_resumes(dataset, tmp_path):
     run = storage / name
     resume = f"python -m tune.run --resume {name} --storage {storage}"
 
-    code, output = _signal_once_progressing(command, run, tmp_path / "first.log", signal.SIGINT, 2, group=True)
+    code, output = _signal_once_progressing(
+        command, run, tmp_path / "first.log", signal.SIGINT, 2, group=True
+    )
     _assert_interrupted(run, output, code, 130, "SIGINT", resume)
     done_at_sigint = _epochs_done(run)
 

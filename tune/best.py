@@ -169,7 +169,11 @@ def evaluate_best(run: Run) -> Evaluation:
     from au2bs.train import load_checkpoint
     from au2bs.train.evaluate import model_from_checkpoint, predict_split
 
-    state = load_checkpoint(best_checkpoint_file(run))
+    path = best_checkpoint_file(run)
+    try:
+        state = load_checkpoint(path)
+    except ValueError as error:  # truncated, empty or foreign: one line, not a traceback
+        raise InputError(f"the best checkpoint is damaged: {str(error).splitlines()[0]}", path) from None
     dataset = state.get("provenance", {}).get("dataset")
     if not dataset or not Path(dataset).is_dir():
         raise InputError(f"the dataset the run trained on is not here ({dataset}); cannot evaluate")

@@ -21,7 +21,7 @@ class Run:
     path: str
     options: SearchOptions
     trials: pd.DataFrame  # from `collect_trials`, ranked best first
-    analysis: object  # ray.tune.ExperimentAnalysis
+    histories: dict[str, pd.DataFrame]  # trial id -> one row per reported epoch
 
     @property
     def finished(self) -> bool:
@@ -53,10 +53,10 @@ def open_run(path: str) -> Run:
     if options is None:
         raise InputError(f"not a run of tune.run (no {CONFIG_FILE})", path)
     try:
-        trials, analysis = collect_trials(path, options)
+        trials, histories = collect_trials(path, options)
     except Exception as error:  # no experiment state yet, or an unreadable one
         raise InputError(f"no trial results to read: {error}", path) from None
     if trials.empty:
         raise InputError("the run has no trial yet", path)
     trials = trials.sort_values(f"best/{METRIC}", kind="stable").reset_index(drop=True)
-    return Run(path, options, trials, analysis)
+    return Run(path, options, trials, histories)

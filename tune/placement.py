@@ -9,21 +9,6 @@ moved after a node died.
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow.fs as pafs
-
-
-def failure_count(result) -> int:
-    """How often a trial failed: Ray Tune appends "Failure # N" to its error.txt each time."""
-    path = f"{result.path}/error.txt"
-    try:
-        filesystem = result.filesystem
-        if filesystem.get_file_info(path).type != pafs.FileType.File:
-            return 0
-        with filesystem.open_input_stream(path) as handle:
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return 0
-    return sum(1 for line in text.splitlines() if line.startswith("Failure # "))
 
 
 def placement(history: pd.DataFrame | None) -> dict:

@@ -32,7 +32,7 @@ def draw_all(run: Run, predictions: list[np.ndarray], test, folder: Path) -> lis
 
 def learning_curves(run: Run, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(8, 5))
-    histories = run.analysis.trial_dataframes
+    histories = run.histories
     for _, trial in run.trials.iterrows():
         history = histories.get(trial["trial_id"])
         if history is None or METRIC not in history:

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pandas as pd
 import pyarrow.fs as pafs
-from ray.tune import ExperimentAnalysis, ResultGrid
 
 from tune.bridge import TRIAL_NUMBER
 from tune.options import CONFIG_FILE, SearchOptions
-from tune.placement import failure_count, placement, placement_summary
+from tune.placement import placement, placement_summary
+from tune.run_files import TrialFiles, failure_count, read_trials
 from tune.spaces import research_point
-from tune.trainable import METRIC, MODE
+from tune.trainable import METRIC
 
 TRIALS_FILE = "trials.parquet"
 SUMMARY_FILE = "summary.json"
@@ -76,78 +75,74 @@ def _same_config(config: dict, point: dict) -> bool:
     )
 
 
-def collect_trials(run_path: str, options: SearchOptions) -> tuple[pd.DataFrame, ExperimentAnalysis]:
-    """One row per trial of the run at `run_path`, read from disk without starting Ray.
+def collect_trials(run_path: str, options: SearchOptions) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """One row per trial of the run at `run_path`, and each trial's per-epoch history.
 
-    Works on finished and interrupted runs alike (unfinished trials say so).
+    Reads plain files only (tune/run_files.py): nothing in the run folder is
+    unpickled. Works on finished and interrupted runs alike (unfinished trials
+    say so). ValueError when the run has no experiment state yet.
     """
-    analysis = ExperimentAnalysis(run_path, default_metric=METRIC, default_mode=MODE)
-    grid = ResultGrid(analysis)
-    return trial_rows(grid, [trial.status for trial in analysis.trials], options), analysis
+    trials = read_trials(run_path)
+    histories = {t.trial_id: t.history for t in trials if t.history is not None}
+    return trial_rows(trials, options), histories
 
 
-def trial_rows(results, statuses: list[str], options: SearchOptions) -> pd.DataFrame:
-    """One row per trial from Ray `Result`s and their trials' statuses."""
+def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame:
+    """One row per trial."""
     research = research_point(options.arch)
     rows = []
-    for result, ray_status in zip(results, statuses, strict=True):
-        history = result.metrics_dataframe
-        last = result.metrics or {}
-        trial_id = last.get("trial_id") or Path(result.path).name
-        config = dict(result.config or {})  # None for a trial an interrupted run never started
+    for trial in trials:
+        history = trial.history
+        last = history.iloc[-1].to_dict() if history is not None else {}
+        config = dict(trial.config)
         number = config.pop(TRIAL_NUMBER, None)
-        row = {"trial_id": trial_id, "study_trial": number, "research_config": _same_config(config, research)}
+        row = {
+            "trial_id": trial.trial_id,
+            "study_trial": number,
+            "research_config": _same_config(config, research),
+        }
         row.update({f"config/{k}": v for k, v in config.items()})
-        row["seed"] = last.get("seed")
+        row["seed"] = _plain(last.get("seed"))
         epochs = int(last.get("training_iteration", 0) or 0)
         diverged = bool(last.get("diverged", False))
-        failures = failure_count(result)
+        failures = failure_count(trial.error)
         # Out of retries: Ray Tune's saved state can miss the final ERROR of a
         # trial whose node died, but its error file counts every failure.
-        errored = result.error is not None or failures > options.max_failures
+        errored = trial.status == "ERROR" or failures > options.max_failures
+        error = last.get("error") if isinstance(last.get("error"), str) else None
+        if errored and trial.error:
+            error = [line for line in trial.error.splitlines() if line.strip()][-1]
         row.update(
-            status=why_stopped(epochs, options.max_epochs, ray_status, errored, diverged),
+            status=why_stopped(epochs, options.max_epochs, trial.status, errored, diverged),
             epochs=epochs,
             failures=failures,
-            error=str(result.error) if result.error is not None else last.get("error"),
+            error=error,
         )
-        valid = (
-            history[history[METRIC].apply(math.isfinite)]
-            if history is not None and METRIC in history
-            else None
-        )
+        valid = history[history[METRIC].apply(_finite)] if history is not None and METRIC in history else None
         if valid is not None and len(valid):
             best = valid.loc[valid[METRIC].idxmin()]
             row["best_epoch"] = int(best["epoch"])
             row.update({f"best/{name}": float(best[name]) for name in METRIC_COLUMNS if name in best})
-            row["best_checkpoint"] = _as_uri(
-                _checkpoint_of_epoch(result, int(best["epoch"])), options.run_path
-            )
+            folder = best.get("checkpoint_dir_name")
+            row["best_checkpoint"] = f"{trial.path}/{folder}" if folder in trial.checkpoints else None
         else:
             row.update(
                 best_epoch=None,
                 best_checkpoint=None,
                 **{f"best/{m}": math.inf if m == METRIC else None for m in METRIC_COLUMNS},
             )
-        row.update({f"last/{name}": last.get(name) for name in METRIC_COLUMNS})
+        row.update({f"last/{name}": _plain(last.get(name)) for name in METRIC_COLUMNS})
         row.update(placement(history))
-        row["trial_path"] = result.path
+        row["trial_path"] = trial.path
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _as_uri(path: str | None, run_path: str) -> str | None:
-    """Ray gives storage paths without their scheme (bucket/runs/...): put it back."""
-    if path is None or "://" not in run_path or "://" in path:
-        return path
-    return f"{run_path.split('://', 1)[0]}://{path}"
-
-
-def _checkpoint_of_epoch(result, epoch: int) -> str | None:
-    for checkpoint, metrics in result.best_checkpoints or []:
-        if metrics.get("epoch") == epoch:
-            return checkpoint.path
-    return result.checkpoint.path if result.checkpoint is not None else None
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def summarize(

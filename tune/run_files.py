@@ -1,0 +1,134 @@
+"""A run's trials read from plain files only: no unpickling, so no code from the run folder runs.
+
+Ray Tune's own readers (`ExperimentAnalysis`, `ResultGrid`, `Tuner.restore`)
+unpickle fields of the experiment state; whoever can write a run folder (or
+the bucket behind a URI) could make them run code. `tune.best`,
+`tune.compare` and the end-of-search summary read instead:
+
+- the newest `experiment_state-*.json`, parsed as JSON, taking only its plain
+  fields (trial id, status, folder, configuration, failure count) and never
+  the hex-encoded pickles beside them;
+- each trial folder's `result.json` (one JSON line per reported epoch) and
+  `error.txt`, and the names of its checkpoint folders.
+
+Only `--resume` unpickles (it has to: Ray's restore), which is why the
+README says to resume only runs you trust.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow.fs as pafs
+
+STATE_PREFIX = "experiment_state-"
+
+
+@dataclass(frozen=True)
+class TrialFiles:
+    """What a run folder says about one trial."""
+
+    trial_id: str
+    status: str  # Ray's: PENDING, RUNNING, PAUSED, TERMINATED, ERROR
+    config: dict
+    path: str  # the trial's folder: a local path, or a URI for runs behind one
+    history: pd.DataFrame | None  # one row per reported epoch; None before the first
+    error: str | None  # error.txt, when the trial ever failed
+    checkpoints: frozenset[str]  # names of its checkpoint folders still on disk
+
+
+def filesystem_of(path: str) -> tuple[pafs.FileSystem, str]:
+    return pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
+
+
+def _read_text(filesystem: pafs.FileSystem, path: str) -> str | None:
+    if filesystem.get_file_info(path).type != pafs.FileType.File:
+        return None
+    with filesystem.open_input_stream(path) as handle:
+        return handle.read().decode(errors="replace")
+
+
+def _history(text: str | None) -> pd.DataFrame | None:
+    rows = []
+    for line in (text or "").splitlines():
+        try:
+            row = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            row = None  # a line Ray was still writing when the driver died
+        if isinstance(row, dict):
+            rows.append(row)
+    return pd.DataFrame(rows) if rows else None
+
+
+def _plain_trial_fields(entry) -> dict:
+    """The JSON-only fields of one trial of the experiment state; the pickled ones are skipped."""
+    if not isinstance(entry, list) or len(entry) != 2:
+        raise ValueError("unexpected trial entry")
+    trial, runtime = json.loads(entry[0]), json.loads(entry[1])
+    config = trial.get("_Trial__unresolved_config") or trial.get("config") or {}
+    if not isinstance(config, dict) or any(isinstance(v, dict) and "_type" in v for v in config.values()):
+        config = {}  # a pickled config: take params.json instead
+    return {
+        "trial_id": str(trial["trial_id"]),
+        "status": str(trial.get("status", "PENDING")),
+        "folder": trial.get("relative_logdir"),
+        "config": config,
+        "failures": int(runtime.get("num_failures", 0) or 0),
+    }
+
+
+def read_trials(run_path: str) -> list[TrialFiles]:
+    """Every trial of the run at `run_path` (a folder or URI), from plain files; ValueError if there is no state."""
+    filesystem, root = filesystem_of(run_path)
+    root = root.rstrip("/")
+    entries = filesystem.get_file_info(pafs.FileSelector(root, allow_not_found=True))
+    states = sorted(
+        e.base_name for e in entries if e.base_name.startswith(STATE_PREFIX) and e.base_name.endswith(".json")
+    )
+    if not states:
+        raise ValueError("no experiment state yet")
+    state = json.loads(_read_text(filesystem, f"{root}/{states[-1]}") or "{}")
+    trials = []
+    for entry in state.get("trial_data", []):
+        fields = _plain_trial_fields(entry)
+        folder = f"{root}/{fields['folder']}" if fields["folder"] else None
+        history = error = None
+        checkpoints: frozenset[str] = frozenset()
+        config = fields["config"]
+        if folder and filesystem.get_file_info(folder).type == pafs.FileType.Directory:
+            history = _history(_read_text(filesystem, f"{folder}/result.json"))
+            error = _read_text(filesystem, f"{folder}/error.txt")
+            listing = filesystem.get_file_info(pafs.FileSelector(folder))
+            checkpoints = frozenset(
+                e.base_name
+                for e in listing
+                if e.type == pafs.FileType.Directory and e.base_name.startswith("checkpoint_")
+            )
+            if not config:
+                config = json.loads(_read_text(filesystem, f"{folder}/params.json") or "{}")
+        trials.append(
+            TrialFiles(
+                trial_id=fields["trial_id"],
+                status=fields["status"],
+                config=config,
+                path=_with_scheme(folder, run_path) if folder else "",
+                history=history,
+                error=error,
+                checkpoints=checkpoints,
+            )
+        )
+    return trials
+
+
+def _with_scheme(path: str, run_path: str) -> str:
+    """pyarrow paths lose the URI scheme (bucket/runs/...): put it back for runs behind a URI."""
+    if "://" not in run_path or "://" in path:
+        return path
+    return f"{run_path.split('://', 1)[0]}://{path}"
+
+
+def failure_count(error_text: str | None) -> int:
+    """How often a trial failed: Ray Tune appends "Failure # N" to its error.txt each time."""
+    return sum(1 for line in (error_text or "").splitlines() if line.startswith("Failure # "))
