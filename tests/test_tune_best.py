@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import matplotlib.image
 import numpy as np
@@ -167,7 +168,10 @@ def test_a_tampered_run_is_read_without_running_its_code(runs, tmp_path, capsys)
                 entry[index] = json.dumps(fields)
         state.write_text(json.dumps(data))
     # Sanity: Ray's own reader does run the payload.
-    ExperimentAnalysis(str(run), default_metric="val_mse", default_mode="min")
+    try:
+        ExperimentAnalysis(str(run), default_metric="val_mse", default_mode="min")
+    except Exception:
+        pass  # it chokes on what the payload returned, after running it
     assert marker.exists(), "the tampering would not have run code: the test proves nothing"
     marker.unlink()
 
@@ -186,7 +190,8 @@ def test_a_corrupt_best_checkpoint_is_one_line_and_exit_2(runs, tmp_path, capsys
     shutil.copytree(runs["fcnet"], run)
     assert best_main([str(run), "--json"]) == 0
     best = json.loads(capsys.readouterr().out)["best"]["checkpoint"]
-    copied = run / best.split(f"{runs['fcnet']}/", 1)[1] / "checkpoint.pt"
+    assert best.startswith(f"{run}/")  # read from where the run lies now
+    copied = Path(best) / "checkpoint.pt"
     for damage in (b"", copied.read_bytes()[:100]):  # zero bytes, truncated
         copied.write_bytes(damage)
         assert best_main([str(run), "--evaluate"]) == 2

@@ -120,3 +120,34 @@ def test_fractional_gpus_pack_four_trials_on_one_fake_gpu(dataset, tmp_path):
     assert len(rows) == 4 and max(starts) < min(ends), "all four trials ran at the same time"
     config = json.loads((tmp_path / "gpu" / "config.json").read_text())
     assert config["gpus_per_trial"] == 0.25
+
+
+def test_a_damaged_latest_checkpoint_falls_back_to_an_older_one(dataset, tmp_path):
+    name, epochs = "damaged", 6
+    command = [
+        sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
+        "--num-samples", "1", "--max-epochs", str(epochs), "--scheduler", "fifo",
+        "--train-fraction", "1", "--storage", str(tmp_path), "--name", name,
+    ]  # fmt: skip
+    log = tmp_path / "driver.log"
+    with open(log, "w") as output:
+        driver = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    run = tmp_path / name
+    deadline = time.monotonic() + 240
+    done = lambda: max((len(r) for r in trial_results(run).values()), default=0) if run.is_dir() else 0  # noqa: E731
+    while done() < 3 and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert driver.poll() is None, log.read_text()[-3000:]
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    (trial,) = run.glob("train_trial_*")
+    latest, *older = sorted(trial.glob("checkpoint_*"), reverse=True)
+    assert older, "Ray kept no older checkpoint to fall back on"
+    (latest / "checkpoint.pt").write_bytes(b"")  # a disk that filled up mid-write
+
+    assert main(["--resume", name, "--storage", str(tmp_path)]) == 0
+    row = pd.read_parquet(run / "trials.parquet").iloc[0]
+    assert row["status"] == "completed" and row["epochs"] == epochs
+    assert row["restore_note"].startswith(f"damaged checkpoint {latest.name}: resumed from {older[0].name}")
+    resumed = [r for r in trial_results(run)[trial.name] if r.get("restore_note")]
+    assert resumed and resumed[0]["resumed_from"] >= 1 and resumed[-1]["epoch"] == epochs

@@ -77,7 +77,7 @@ def test_a_search_where_every_trial_diverged_says_so_and_fails(dataset, tmp_path
     # Every trial diverged: no best configuration, and a non-zero exit.
     assert main([*args, "--storage", str(tmp_path), "--name", "div", "--train-fraction", "1"]) == 1
     printed = capsys.readouterr()
-    assert "every trial diverged (2 of 2)" in printed.err and "best configuration" not in printed.out
+    assert "every trial diverged (2 of 2)" in printed.err and "best configuration of" not in printed.out
     trials = pd.read_parquet(tmp_path / "div" / "trials.parquet")
     assert list(trials["status"]) == ["diverged", "diverged"]
     assert all("training loss became nan" in error for error in trials["error"])
@@ -138,3 +138,29 @@ def test_time_budget_stops_new_trials_and_lets_running_ones_finish(dataset, tmp_
     trials = pd.read_parquet(tmp_path / "budget" / "trials.parquet")
     # The first trial starts within the budget and runs to the end; none starts after it.
     assert 1 <= len(trials) < 20 and set(trials["status"]) == {"completed"}
+
+
+def test_without_address_the_search_starts_its_own_local_ray(dataset, tmp_path, monkeypatch):
+    """A `ray start` cluster on the machine (found through RAY_ADDRESS here) is never joined."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    try:
+        theirs = set(_node_ids(cluster.address))
+        monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+        args = ["--arch", "fcnet", "--data", str(dataset), "--num-samples", "1", "--max-epochs", "1"]
+        assert main([*args, "--storage", str(tmp_path), "--name", "private"]) == 0
+    finally:
+        cluster.shutdown()
+    ran_on = {row["node_id"] for rows in trial_results(tmp_path / "private").values() for row in rows}
+    assert ran_on and not ran_on & theirs
+
+
+def _node_ids(address: str) -> list[str]:
+    """The node ids of the cluster at `address`, asked from a short-lived driver."""
+    import subprocess
+    import sys
+
+    code = f"import ray, json; ray.init(address={address!r}); print(json.dumps([n['NodeID'] for n in ray.nodes()]))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])

@@ -103,7 +103,9 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
         }
         row.update({f"config/{k}": v for k, v in config.items()})
         row["seed"] = _plain(last.get("seed"))
-        epochs = int(last.get("training_iteration", 0) or 0)
+        # The trainer's own count: after a fall-back to an older checkpoint, Ray's
+        # training_iteration runs ahead of the epochs actually trained.
+        epochs = int(last.get("epoch", last.get("training_iteration", 0)) or 0)
         diverged = bool(last.get("diverged", False))
         failures = failure_count(trial.error)
         # Out of retries: Ray Tune's saved state can miss the final ERROR of a
@@ -124,7 +126,8 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
             row["best_epoch"] = int(best["epoch"])
             row.update({f"best/{name}": float(best[name]) for name in METRIC_COLUMNS if name in best})
             folder = best.get("checkpoint_dir_name")
-            row["best_checkpoint"] = f"{trial.path}/{folder}" if folder in trial.checkpoints else None
+            # Named even when it is gone from disk: tune.best then says it is missing.
+            row["best_checkpoint"] = f"{trial.path}/{folder}" if isinstance(folder, str) else None
         else:
             row.update(
                 best_epoch=None,
@@ -133,6 +136,12 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
             )
         row.update({f"last/{name}": _plain(last.get(name)) for name in METRIC_COLUMNS})
         row.update(placement(history))
+        notes = (
+            history["restore_note"].dropna().unique().tolist()
+            if history is not None and "restore_note" in history
+            else []
+        )
+        row["restore_note"] = "; ".join(notes) or None
         row["trial_path"] = trial.path
         rows.append(row)
     return pd.DataFrame(rows)

@@ -37,6 +37,9 @@ from tune.run_lock import RunLock  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
 
 
+CLUSTER_TOKEN = Path("~/.ray/au2bs-token").expanduser()  # written by the README's set-up, used by cluster.yaml
+
+
 def _resumed_options(name: str, storage: str, address: str | None) -> SearchOptions:
     """The saved settings of run `name`, resumed where it lies now: in `storage`.
 
@@ -153,6 +156,9 @@ def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, lock
     }
     provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
 
+    if options.address and "RAY_AUTH_TOKEN_PATH" not in os.environ and CLUSTER_TOKEN.is_file():
+        # The cluster files start Ray with this token: a driver joining it needs it too.
+        os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(CLUSTER_TOKEN))
     # Without --address: a private local Ray, never one a `ray start` left running here.
     ray.init(
         address=options.address or "local",

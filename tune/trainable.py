@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import ray
 import torch
 from ray import tune as ray_tune
@@ -49,6 +50,40 @@ def trial_seed(master_seed: int, trial_number: int) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
+def restore_newest_intact(trainer: Trainer, checkpoint: ray_tune.Checkpoint) -> str | None:
+    """Restores the trial's newest checkpoint that loads; returns a note when some did not.
+
+    A truncated or empty latest checkpoint would otherwise fail the trial on
+    every retry. The older ones Ray kept (the best few) are tried newest first;
+    when none loads, the trial starts again from epoch 0 and says so.
+    """
+    filesystem, latest = checkpoint.filesystem, checkpoint.path.rstrip("/")
+    parent, name = latest.rsplit("/", 1)
+    older = sorted(
+        (
+            info.base_name
+            for info in filesystem.get_file_info(pafs.FileSelector(parent))
+            if info.type == pafs.FileType.Directory
+            and info.base_name.startswith("checkpoint_")
+            and info.base_name < name
+        ),
+        reverse=True,
+    )
+    damaged = []
+    for candidate in [name, *older]:
+        try:
+            with ray_tune.Checkpoint(f"{parent}/{candidate}", filesystem=filesystem).as_directory() as folder:
+                state = load_checkpoint(Path(folder) / CHECKPOINT_FILE)
+        except (ValueError, FileNotFoundError, OSError):
+            damaged.append(candidate)
+            continue
+        trainer.restore(state)
+        if not damaged:
+            return None
+        return f"damaged checkpoint {', '.join(damaged)}: resumed from {candidate} (epoch {trainer.epoch})"
+    return f"every checkpoint damaged ({', '.join(damaged)}): restarted from epoch 0"
+
+
 def flat_metrics(record: EpochRecord) -> dict:
     val = record.val
     return {
@@ -78,11 +113,10 @@ def train_trial(config: dict, data: dict[str, SplitArrays], settings: TrialSetti
     )
     trainer = Trainer(train_config, data["train"], data["val"], device, settings.provenance)
     checkpoint = ray_tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            trainer.restore(load_checkpoint(Path(folder) / CHECKPOINT_FILE))
+    restore_note = restore_newest_intact(trainer, checkpoint) if checkpoint is not None else None
     # Facts about this worker, reported with every result (tests and post-mortems read them).
     shared = {
+        "restore_note": restore_note,
         "shared_read_only": not (data["train"].x.flags.writeable or data["val"].y.flags.writeable),
         "started_at": time.time(),
         # Which node and GPUs ran it: on a cluster, a resumed trial shows where it moved.
