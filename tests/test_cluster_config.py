@@ -70,7 +70,6 @@ def test_validation_catches_broken_variants():
 
 def test_cluster_requirements_pin_every_dependency_within_its_range():
     import tomllib
-
     from packaging.requirements import Requirement
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]

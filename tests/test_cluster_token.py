@@ -51,8 +51,15 @@ def test_the_readme_driver_joins_a_token_cluster(tmp_path):
     env.update(HOME=str(home), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
     head = subprocess.Popen(
         [
-            sys.executable, "-m", "ray.scripts.scripts", "start", "--head", f"--port={_free_port()}",
-            "--num-cpus=2", "--include-dashboard=false", "--block",
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "start",
+            "--head",
+            f"--port={_free_port()}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--block",
         ],  # fmt: skip
         env=env,
         stdout=subprocess.DEVNULL,

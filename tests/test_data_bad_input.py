@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,24 @@ def _all_failed(path: Path):
     path.write_text("\n".join(out) + "\n")
 
 
+def _every_other_row(path: Path):
+    """A take recorded at 30 fps: rows two 60 fps frames apart."""
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], *lines[1::2]]) + "\n")
+
+
+def _frames_count_to_29(path: Path):
+    """A 30 fps take's timecodes: frame numbers 0-29, one row per frame, over several seconds."""
+    lines = path.read_text().splitlines()
+    out = [lines[0]]
+    for index, line in enumerate(lines[1:]):
+        seconds, frame = divmod(index, 30)
+        cells = line.split(",")
+        cells[0] = f"10:00:{seconds:02d}:{frame:02d}.000"
+        out.append(",".join(cells))
+    path.write_text("\n".join(out) + "\n")
+
+
 OF = "openface/utt01.csv"
 LL = "livelink/utt01.csv"
 
@@ -109,6 +128,42 @@ CASES = [
         r"utt01\.csv:4 \(column Timecode\): unparseable timecode",
     ),
     ("every frame failed", OF, _all_failed, r"utt01\.csv: every frame failed"),
+    (
+        "huge timestamp",
+        OF,
+        lambda p: _set_cell(p, 40, "timestamp", "1e30"),
+        r"utt01\.csv:40 \(column timestamp\): value 1e\+30 is outside the plausible 0\.\.86400",
+    ),
+    (
+        "AU far above 5",
+        OF,
+        lambda p: _set_cell(p, 6, "AU12_r", "37.5"),
+        r"utt01\.csv:6 \(column AU12_r\): value 37\.5 is outside the plausible -0\.5\.\.5\.5",
+    ),
+    (
+        "blendshape 1e30",
+        LL,
+        lambda p: _set_cell(p, 8, "JawOpen", "1e30"),
+        r"utt01\.csv:8 \(column JawOpen\): value 1e\+30 is outside the plausible -0\.05\.\.1\.05",
+    ),
+    (
+        "30 fps rows",
+        LL,
+        lambda p: _every_other_row(p),
+        r"utt01\.csv:2 \(column Timecode\): rows are 33\.3 ms apart",
+    ),
+    (
+        "30 fps timecodes",
+        LL,
+        lambda p: _frames_count_to_29(p),
+        r"utt01\.csv:2 \(column Timecode\): timecode frame numbers only count 0-29",
+    ),
+    (
+        "pairs.csv extra field",
+        "pairs.csv",
+        lambda p: _replace_line(p, 3, lambda t: t + ",surplus"),
+        r"pairs\.csv:3: 1 more field\(s\)",
+    ),
     ("missing file", OF, lambda p: p.unlink(), r"utt01\.csv: file named by pair 'utt01' not found"),
 ]
 
@@ -132,7 +187,11 @@ def test_bad_input_stops_with_a_clear_message(corpus, capsys, case, target, brea
     assert not out.exists() and _leftovers(corpus.parent) == []
 
 
-@pytest.mark.parametrize("case, target, breaker, pattern", CASES, ids=[c[0] for c in CASES])
+# A broken manifest has no pair to skip: it stops the build even with --skip-bad.
+PAIR_CASES = [c for c in CASES if c[1] != "pairs.csv"]
+
+
+@pytest.mark.parametrize("case, target, breaker, pattern", PAIR_CASES, ids=[c[0] for c in PAIR_CASES])
 def test_skip_bad_records_the_reason_and_goes_on(corpus, case, target, breaker, pattern):
     breaker(corpus / target)
     out = corpus.parent / "dataset"
@@ -195,3 +254,63 @@ def test_source_without_pairs_and_info_on_a_non_dataset(tmp_path, capsys):
     assert "neither pairs.csv nor openface/ + livelink/" in capsys.readouterr().err
     assert main(["info", str(tmp_path / "empty")]) == 2
     assert "not a dataset" in capsys.readouterr().err
+
+
+_TOKENS = ["", "nan", "inf", "-inf", "1e308", "-1e30", "abc", "99999", "-5", "1,2", '"', "0x10", "١"]
+
+
+def _damage(path: Path, rng) -> str:
+    """One random kind of damage to a text file; returns what was done."""
+    data = path.read_bytes()
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    kind = rng.choice(
+        ["truncate", "cell", "drop line", "duplicate line", "swap lines", "bytes", "extra field"]
+    )
+    if kind == "truncate":
+        path.write_bytes(data[: int(rng.integers(0, len(data)))])
+    elif kind == "bytes":
+        at = int(rng.integers(0, len(data)))
+        path.write_bytes(data[:at] + bytes(rng.integers(0, 256, 8).tolist()) + data[at:])
+    else:
+        index = int(rng.integers(1, len(lines))) if len(lines) > 1 else 0
+        if kind == "cell":
+            separator = ", " if ", " in lines[0] else ","
+            cells = lines[index].split(separator)
+            cells[int(rng.integers(0, len(cells)))] = str(rng.choice(_TOKENS))
+            lines[index] = separator.join(cells)
+        elif kind == "drop line":
+            del lines[index]
+        elif kind == "duplicate line":
+            lines.insert(index, lines[index])
+        elif kind == "swap lines":
+            other = int(rng.integers(1, len(lines)))
+            lines[index], lines[other] = lines[other], lines[index]
+        elif kind == "extra field":
+            lines[index] += ",surplus"
+        path.write_text("\n".join(lines) + "\n")
+    return kind
+
+
+def test_randomly_damaged_files_never_reach_a_traceback_nor_leave_anything(tmp_path, capsys):
+    """Property: whatever the damage, build answers exit 0, or exit 2 with one line and nothing written."""
+    import numpy as np
+
+    rng = np.random.default_rng(2026)
+    clean = write_corpus(tmp_path / "clean", count=3)
+    targets = ["openface/utt00.csv", "livelink/utt01.csv", "pairs.csv", "openface/utt02.csv"]
+    outcomes = {0: 0, 2: 0}
+    for trial in range(40):
+        work = tmp_path / f"case{trial}"
+        shutil.copytree(clean, work / "raw")
+        target = targets[trial % len(targets)]
+        kind = _damage(work / "raw" / target, rng)
+        out = work / "dataset"
+        code = main(["build", str(work / "raw"), str(out), "--quiet"])  # an exception fails the test
+        err = capsys.readouterr().err
+        assert code in outcomes, (trial, target, kind, code, err)
+        outcomes[code] += 1
+        if code == 2:
+            assert err.startswith("error: ") and err.count("\n") == 1, (trial, target, kind, err)
+            assert not out.exists() and sorted(p.name for p in work.iterdir()) == ["raw"], (trial, kind)
+        shutil.rmtree(work)
+    assert outcomes[2] >= 20, outcomes  # most damage is caught, not silently accepted

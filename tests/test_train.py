@@ -124,6 +124,14 @@ def test_train_command_bad_input(dataset, tmp_path, capsys):
             train_main(["--arch", "grunet0.3", "--data", str(dataset), "--out", out, "--device", "cuda"]) == 2
         )
         assert "no CUDA device" in capsys.readouterr().err
+    # Flag values that parse as numbers but are not usable ones.
+    for flags, message in (
+        (["--lr", "nan"], "learning_rate must be > 0"),
+        (["--dropout", "nan"], "dropout must be"),
+    ):
+        assert train_main(["--arch", "grunet0.3", "--data", str(dataset), "--out", out, *flags]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
     assert not (tmp_path / "run").exists()
 
 
@@ -156,3 +164,17 @@ def test_predict_bad_input_writes_nothing(dataset, tmp_path, capsys):
         == 2
     )
     assert "not a readable au2bs checkpoint" in capsys.readouterr().err and not out.exists()
+    # A timestamp no video has: one line naming file, line and column, nothing written.
+    lines = (folder / "a.csv").read_text().splitlines()
+    cells = lines[5].split(", ")
+    cells[lines[0].split(", ").index("timestamp")] = "1e30"
+    lines[5] = ", ".join(cells)
+    (folder / "a.csv").write_text("\n".join(lines) + "\n")
+    assert (
+        predict.main(
+            ["--checkpoint", str(checkpoint), "--openface", str(folder / "a.csv"), "--out", str(out)]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "a.csv:6 (column timestamp): value 1e+30 is outside the plausible" in err and not out.exists()

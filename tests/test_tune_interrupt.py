@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
-from tune_helpers import small_dataset, trial_results
+from tune_helpers import search_command, small_dataset, start_driver_until, trial_results
 
 from tune.run import main
 
@@ -34,14 +32,7 @@ def _signal_once_progressing(command, run: Path, log: Path, signum: int, after_e
     """Starts the driver, sends it `signum` once `after_epochs` epochs are reported in all;
     returns (exit status, output). `group`: to its whole process group, as a terminal's Ctrl-C
     does; else to the driver alone, as `kill PID` does."""
-    with open(log, "w") as output:
-        driver = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while _epochs_done(run) < after_epochs and driver.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert driver.poll() is None, (
-        "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
-    )
+    driver = start_driver_until(command, log, lambda: _epochs_done(run) >= after_epochs)
     if group:
         os.killpg(driver.pid, signum)
     else:
@@ -67,11 +58,7 @@ def _assert_interrupted(run: Path, output: str, code: int, expected_code: int, s
 def test_ctrl_c_and_sigterm_save_the_run_and_it_resumes(dataset, tmp_path):
     name, samples, epochs = "stopped", 4, 6
     storage = tmp_path / "store"
-    command = [
-        sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
-        "--num-samples", str(samples), "--max-epochs", str(epochs), "--scheduler", "fifo",
-        "--train-fraction", "1", "--storage", str(storage), "--name", name,
-    ]  # fmt: skip
+    command = search_command(dataset, storage, name, samples, epochs)
     run = storage / name
     resume = f"python -m tune.run --resume {name} --storage {storage}"
 

@@ -6,15 +6,12 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import optuna
 import pandas as pd
 import pytest
-from tune_helpers import small_dataset, trial_results
+from tune_helpers import search_command, small_dataset, start_driver_until, trial_results
 
 from tune.best import main as best_main
 from tune.run import main
@@ -35,22 +32,11 @@ def _midway(run: Path, epochs: int) -> bool:
 
 def test_driver_killed_then_moved_and_resumed_finishes_exactly_num_samples(dataset, tmp_path, capsys):
     name, samples, epochs = "killed", 4, 6
-    command = [
-        sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
-        "--num-samples", str(samples), "--max-epochs", str(epochs), "--scheduler", "fifo",
-        "--train-fraction", "1", "--storage", str(tmp_path), "--name", name,
-    ]  # fmt: skip
-    log = tmp_path / "driver.log"
-    with open(log, "w") as output:
-        driver = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-    run = tmp_path / name
-    deadline = time.monotonic() + 240
+    log, run = tmp_path / "driver.log", tmp_path / name
     # Kill once some trial is part-way: it has reported (and checkpointed) an
     # epoch but not the last one.
-    while not _midway(run, epochs) and driver.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert driver.poll() is None, (
-        "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
+    driver = start_driver_until(
+        search_command(dataset, tmp_path, name, samples, epochs), log, lambda: _midway(run, epochs)
     )
     # A second driver on the live run is refused, naming the live one.
     for second in (["--resume", name], ["--arch", "grunet0.6", "--name", name]):
@@ -124,20 +110,11 @@ def test_fractional_gpus_pack_four_trials_on_one_fake_gpu(dataset, tmp_path):
 
 def test_a_damaged_latest_checkpoint_falls_back_to_an_older_one(dataset, tmp_path):
     name, epochs = "damaged", 6
-    command = [
-        sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
-        "--num-samples", "1", "--max-epochs", str(epochs), "--scheduler", "fifo",
-        "--train-fraction", "1", "--storage", str(tmp_path), "--name", name,
-    ]  # fmt: skip
-    log = tmp_path / "driver.log"
-    with open(log, "w") as output:
-        driver = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     run = tmp_path / name
-    deadline = time.monotonic() + 240
     done = lambda: max((len(r) for r in trial_results(run).values()), default=0) if run.is_dir() else 0  # noqa: E731
-    while done() < 3 and driver.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert driver.poll() is None, log.read_text()[-3000:]
+    driver = start_driver_until(
+        search_command(dataset, tmp_path, name, 1, epochs), tmp_path / "driver.log", lambda: done() >= 3
+    )
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()
     (trial,) = run.glob("train_trial_*")

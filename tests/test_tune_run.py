@@ -108,6 +108,9 @@ def test_bad_input_fails_before_ray_starts(dataset, tmp_path, capsys):
         (["--arch", "grunet0.3", "--name", "a/b"], "must be a plain folder name"),
         (["--arch", "grunet0.3", "--name", ".."], "must be a plain folder name"),
         (["--resume", "../x"], "must be a plain folder name"),
+        (["--arch", "grunet0.3", "--cpus-per-trial", "nan"], "--cpus-per-trial must be a finite number"),
+        (["--arch", "grunet0.3", "--time-budget", "inf"], "--time-budget must be a finite number"),
+        (["--arch", "grunet0.3", "--train-fraction", "nan"], "--train-fraction must be in (0, 1]"),
     ]
     import torch
 
@@ -164,3 +167,31 @@ def _node_ids(address: str) -> list[str]:
     code = f"import ray, json; ray.init(address={address!r}); print(json.dumps([n['NodeID'] for n in ray.nodes()]))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_saved_config_with_bad_values_is_one_line(tmp_path, capsys):
+    """config.json edited by hand (or by someone else): --resume and tune.best answer one line, exit 2."""
+    run = tmp_path / "edited"
+    run.mkdir()
+    good = {
+        "arch": "fcnet", "data": None, "num_samples": 6, "max_epochs": 3, "grace_period": 1,
+        "reduction_factor": 3, "scheduler": "asha", "search": "optuna", "time_budget_s": None,
+        "cpus_per_trial": 1.0, "gpus_per_trial": None, "max_concurrent": None, "seed": 0,
+        "storage": str(tmp_path), "name": "edited", "address": None, "keep_checkpoints": 2,
+        "max_failures": 3, "train_fraction": 0.25,
+    }  # fmt: skip
+    for change, message in (
+        ({"num_samples": "six"}, "num_samples must be int, got 'six'"),
+        ({"max_epochs": 0}, "--max-epochs must be > 0"),
+        ({"train_fraction": None}, "train_fraction must be float"),
+        ({"seed": True}, "seed must be int"),
+        ({"extra": 1}, "unknown ['extra']"),
+    ):
+        (run / "config.json").write_text(json.dumps({**good, **change}))
+        for command, entry in (
+            (["--resume", "edited", "--storage", str(tmp_path)], main),
+            ([str(run)], best_main),
+        ):
+            assert entry(command) == 2, change
+            err = capsys.readouterr().err
+            assert message in err and err.count("\n") == 1, err

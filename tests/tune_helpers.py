@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pairs_factory import write_corpus
@@ -32,3 +36,27 @@ def _parse(line: str) -> dict | None:
         return json.loads(line) if line.strip() else None
     except json.JSONDecodeError:
         return None
+
+
+def search_command(dataset: Path, storage: Path, name: str, samples: int, epochs: int) -> list[str]:
+    """tune.run as a user starts it: grunet0.6 (epochs long enough to interrupt), FIFO, all the data."""
+    return [
+        sys.executable, "-m", "tune.run", "--arch", "grunet0.6", "--data", str(dataset),
+        "--num-samples", str(samples), "--max-epochs", str(epochs), "--scheduler", "fifo",
+        "--train-fraction", "1", "--storage", str(storage), "--name", name,
+    ]  # fmt: skip
+
+
+def start_driver_until(
+    command: list[str], log: Path, ready: Callable[[], bool], seconds: float = 240
+) -> subprocess.Popen:
+    """Starts a driver in its own process group; returns it once `ready()`, failing if it ended first."""
+    with open(log, "w") as output:
+        driver = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + seconds
+    while not ready() and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert driver.poll() is None, (
+        "the search ended before it could be interrupted:\n" + log.read_text()[-3000:]
+    )
+    return driver

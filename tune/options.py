@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from au2bs.errors import InputError
@@ -41,6 +42,26 @@ class SearchOptions:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> SearchOptions:
+        """A saved config.json, its every field checked as a flag would be; InputError if it is not."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{CONFIG_FILE} is not JSON: {error}") from None
+        if not isinstance(values, dict):
+            raise InputError(f"{CONFIG_FILE} is not a JSON object")
+        names = {f.name: f.type for f in fields(cls)}
+        unknown, missing = sorted(set(values) - set(names)), sorted(set(names) - set(values))
+        if unknown or missing:
+            raise InputError(f"{CONFIG_FILE}: unknown {unknown or '-'}, missing {missing or '-'}")
+        for name, declared in names.items():
+            if not _has_type(values[name], declared):
+                raise InputError(f"{CONFIG_FILE}: {name} must be {declared}, got {values[name]!r}")
+        options = cls(**values)
+        validate(options)
+        return options
 
     @property
     def is_uri(self) -> bool:
@@ -175,7 +196,23 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _has_type(value, declared: str) -> bool:
+    """`value` fits a field declared as e.g. "int", "float | None", "str | None" (bools are not numbers)."""
+    allowed = {part.strip() for part in declared.split("|")}
+    if value is None:
+        return "None" in allowed
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return bool(allowed & {"int", "float"})
+    if isinstance(value, float):
+        return "float" in allowed
+    return isinstance(value, str) and "str" in allowed
+
+
 def _positive(name: str, value, allow_zero: bool = False) -> None:
+    if value is not None and not math.isfinite(value):
+        raise InputError(f"--{name} must be a finite number, got {value}")
     if value is not None and (value < 0 or (value == 0 and not allow_zero)):
         raise InputError(f"--{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
 
@@ -254,6 +291,12 @@ def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
         max_failures=args.max_failures,
         train_fraction=pick(args.train_fraction, "train_fraction"),
     )
+    validate(options)
+    return options
+
+
+def validate(options: SearchOptions) -> None:
+    """The value checks of every flag; InputError at the first that fails."""
     for name in (
         "num_samples",
         "max_epochs",
@@ -265,6 +308,7 @@ def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
     ):
         _positive(name.replace("_", "-"), getattr(options, name))
     _positive("gpus-per-trial", options.gpus_per_trial, allow_zero=True)
+    _positive("max-failures", options.max_failures, allow_zero=True)
     _positive("time-budget", options.time_budget_s)
     if not 0 < options.train_fraction <= 1:
         raise InputError(f"--train-fraction must be in (0, 1], got {options.train_fraction}")
@@ -274,7 +318,6 @@ def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
         raise InputError(
             f"--grace-period ({options.grace_period}) exceeds --max-epochs ({options.max_epochs})"
         )
-    return options
 
 
 def check_local_gpus(options: SearchOptions) -> None:

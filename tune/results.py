@@ -45,7 +45,7 @@ def read_run_options(run_path: str) -> SearchOptions | None:
     Raises whatever pyarrow raises for a path or URI it cannot read.
     """
     text = read_run_text(f"{run_path.rstrip('/')}/{CONFIG_FILE}")
-    return None if text is None else SearchOptions(**json.loads(text))
+    return None if text is None else SearchOptions.from_json(text)
 
 
 def write_run_file(run_path: str, name: str, data: bytes) -> None:

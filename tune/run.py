@@ -36,8 +36,9 @@ from tune.results import read_run_options, write_run_file  # noqa: E402
 from tune.run_lock import RunLock  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
 
-
-CLUSTER_TOKEN = Path("~/.ray/au2bs-token").expanduser()  # written by the README's set-up, used by cluster.yaml
+CLUSTER_TOKEN = Path(
+    "~/.ray/au2bs-token"
+).expanduser()  # written by the README's set-up, used by cluster.yaml
 
 
 def _resumed_options(name: str, storage: str, address: str | None) -> SearchOptions:

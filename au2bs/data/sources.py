@@ -52,6 +52,15 @@ def find_pairs(source: Path) -> list[PairSource]:
 
 
 def _read_pairs_manifest(path: Path) -> list[PairSource]:
+    try:
+        return _parse_pairs_manifest(path)
+    except UnicodeDecodeError as error:
+        raise InputError(f"not UTF-8 text: {' '.join(str(error).split())}", path) from None
+    except csv.Error as error:
+        raise InputError(f"malformed CSV: {error}", path) from None
+
+
+def _parse_pairs_manifest(path: Path) -> list[PairSource]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle, skipinitialspace=True)
         fields = [name.strip() for name in reader.fieldnames or []]
@@ -61,9 +70,14 @@ def _read_pairs_manifest(path: Path) -> list[PairSource]:
         pairs: list[PairSource] = []
         seen: dict[str, int] = {}
         for line, row in enumerate(reader, start=2):
+            if None in row:  # csv puts fields beyond the header under None
+                raise InputError(
+                    f"{len(row[None])} more field(s) than the header's {len(fields)}", path, line=line
+                )
             row = {(key or "").strip(): (value or "").strip() for key, value in row.items()}
-            if not row["id"]:
-                raise InputError("empty id", path, line=line, column="id")
+            for column in PAIRS_COLUMNS[:3]:
+                if not row.get(column):
+                    raise InputError(f"empty {column}", path, line=line, column=column)
             if row["id"] in seen:
                 raise InputError(f"id {row['id']!r} already on line {seen[row['id']]}", path, line=line)
             seen[row["id"]] = line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,14 @@ def read_table(path: Path, what: str, usecols: set[str] | None = None) -> pd.Dat
     except pd.errors.EmptyDataError:
         raise InputError(f"empty {what} file", path) from None
     except pd.errors.ParserError as error:
-        raise InputError(f"malformed {what} CSV: {error}", path) from None
+        # pandas' message spans lines and names the line deep inside: one line, the line up front.
+        text = " ".join(str(error).split())
+        found = re.search(r"line (\d+)", text)
+        raise InputError(
+            f"malformed {what} CSV: {text}", path, line=int(found.group(1)) if found else None
+        ) from None
     except UnicodeDecodeError as error:
-        raise InputError(f"{what} file is not UTF-8 text: {error}", path) from None
+        raise InputError(f"{what} file is not UTF-8 text: {' '.join(str(error).split())}", path) from None
     table.columns = [str(name).strip() for name in table.columns]
     if len(table) == 0:
         raise InputError(f"{what} file has a header but no data rows", path)

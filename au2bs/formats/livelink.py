@@ -20,6 +20,7 @@ from au2bs.constants import (
 )
 from au2bs.errors import InputError
 from au2bs.formats._csv import HEADER_LINES, first_non_increasing, numeric_block, read_table
+from au2bs.formats.plausible import BLENDSHAPE_RANGE, ROTATION_RANGE, check_livelink_rate, check_range
 from au2bs.formats.timecode import format_timecodes, parse_timecodes, unwrap_midnight
 
 _CANONICAL = {name.lower(): name for name in LIVELINK_NAMES}
@@ -105,9 +106,20 @@ def read_livelink(path: str | Path) -> LiveLinkTake:
             column=columns[0],
         )
 
+    check_livelink_rate(times, path, columns[0], HEADER_LINES + 1)
+
     values = np.zeros((len(table), NUM_LIVELINK), dtype=np.float64)
     file_names = list(channel_columns)
     block = numeric_block(table, file_names, path)
+    lines = np.arange(len(table)) + HEADER_LINES + 1
+    shapes = [i for i, name in enumerate(file_names) if channel_columns[name] in BLENDSHAPE_NAMES]
+    turns = [i for i, name in enumerate(file_names) if channel_columns[name] not in BLENDSHAPE_NAMES]
+    for indices, (low, high), what in (
+        (shapes, BLENDSHAPE_RANGE, "a blendshape coefficient"),
+        (turns, ROTATION_RANGE, "a rotation in radians"),
+    ):
+        if indices:
+            check_range(block[:, indices], [file_names[i] for i in indices], low, high, what, path, lines)
     for source_index, file_name in enumerate(file_names):
         values[:, LIVELINK_NAMES.index(channel_columns[file_name])] = block[:, source_index]
     return LiveLinkTake(path=path, times=times, values=values, has_rotations=has_rotations)

@@ -12,6 +12,7 @@ import numpy as np
 from au2bs.constants import AU_NAMES, AU_PRESENCE_NAMES
 from au2bs.errors import InputError
 from au2bs.formats._csv import HEADER_LINES, first_non_increasing, numeric_block, numeric_column, read_table
+from au2bs.formats.plausible import AU_RANGE, MAX_TIMESTAMP_S, check_range
 
 # OpenFace's own tracking confidence is 0-1; below this a frame is treated
 # as failed even when `success` says 1 (OpenFace's docs suggest about 0.75-0.8).
@@ -95,6 +96,8 @@ def read_openface(
 
     times = numeric_column(table, "timestamp", path)
     aus = numeric_block(table, list(AU_NAMES), path).astype(np.float32)
+    lines = rows + HEADER_LINES + 1
+    check_range(times[:, None], ["timestamp"], 0.0, MAX_TIMESTAMP_S, "a timestamp in seconds", path, lines)
     bad_row = first_non_increasing(times)
     if bad_row is not None:
         raise InputError(
@@ -109,6 +112,8 @@ def read_openface(
         tracked &= numeric_column(table, "success", path) > 0.5
     if "confidence" in table.columns:
         tracked &= numeric_column(table, "confidence", path) >= min_confidence
+    # Failed frames carry no intensities worth checking: they are masked out anyway.
+    check_range(aus, list(AU_NAMES), *AU_RANGE, "an OpenFace AU intensity", path, lines, only=tracked)
     if not tracked.any():
         raise InputError(
             f"every frame failed (success = 0 or confidence < {min_confidence}): no face to learn from",
