@@ -32,7 +32,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         get_architecture(self.arch)  # a clear error for an unknown name
-        if not math.isfinite(self.learning_rate) or self.learning_rate <= 0 or self.batch_size < 1 or self.epochs < 0:
+        if (
+            not math.isfinite(self.learning_rate)
+            or self.learning_rate <= 0
+            or self.batch_size < 1
+            or self.epochs < 0
+        ):
             raise ValueError("learning_rate must be > 0, batch_size >= 1, epochs >= 0")
         if self.patience is not None and self.patience < 1:
             raise ValueError("patience must be >= 1 or None")
