@@ -22,10 +22,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _driver(home, dataset, storage, name, timeout=240) -> subprocess.CompletedProcess:
-    """The README's `ray exec` command, as the node's login shell would run it (HOME, no RAY_* set)."""
+def _driver(home, address, dataset, storage, name, timeout=240) -> subprocess.CompletedProcess:
+    """The README's `ray exec` command, as the node's login shell would run it (HOME, no RAY_AUTH_*).
+
+    `--address auto` finds the head as on a cluster node; RAY_ADDRESS (which `auto` reads first)
+    makes sure it is this test's head when other Ray instances run on the machine.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
-    env["HOME"] = str(home)
+    env.update(HOME=str(home), RAY_ADDRESS=address)
     command = [
         sys.executable, "-m", "tune.run", "--arch", "fcnet", "--data", str(dataset), "--num-samples", "1",
         "--max-epochs", "1", "--address", "auto", "--storage", str(storage), "--name", name,
@@ -49,6 +53,7 @@ def test_the_readme_driver_joins_a_token_cluster(tmp_path):
     # The head, as head_start_ray_commands starts it (port and sizes made local).
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
     env.update(HOME=str(home), RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    port = _free_port()
     head = subprocess.Popen(
         [
             sys.executable,
@@ -56,7 +61,7 @@ def test_the_readme_driver_joins_a_token_cluster(tmp_path):
             "ray.scripts.scripts",
             "start",
             "--head",
-            f"--port={_free_port()}",
+            f"--port={port}",
             "--num-cpus=2",
             "--include-dashboard=false",
             "--block",
@@ -69,13 +74,13 @@ def test_the_readme_driver_joins_a_token_cluster(tmp_path):
     try:
         time.sleep(8)  # the head writes its address where `--address auto` finds it
         assert head.poll() is None, "the head did not start"
-        joined = _driver(home, dataset, tmp_path / "runs", "token")
+        joined = _driver(home, f"127.0.0.1:{port}", dataset, tmp_path / "runs", "token")
         assert joined.returncode == 0, joined.stdout[-2000:] + joined.stderr[-2000:]
         assert "best configuration of fcnet" in joined.stdout
         # Control: without the token the same command is refused by the cluster.
         stranger = tmp_path / "stranger"
         stranger.mkdir()
-        refused = _driver(stranger, dataset, tmp_path / "runs", "no-token", timeout=120)
+        refused = _driver(stranger, f"127.0.0.1:{port}", dataset, tmp_path / "runs", "no-token", timeout=120)
         assert refused.returncode != 0
     finally:
         os.killpg(head.pid, signal.SIGTERM)

@@ -25,7 +25,9 @@ def test_the_replay_trial_reports_the_recorded_curve_exactly(tmp_path):
     best_id = int(recorded.loc[recorded["val_mse"].idxmin(), "config_id"])
     chosen = [recorded[recorded["config_id"] == i].iloc[0] for i in (17, best_id)]
     points = [{name: row[name].item() for name in grid.space} for row in chosen]
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
+    )
     try:
         # grid_search hands each trial one point: the trial replays it as the bench's flat config.
         tuner = ray_tune.Tuner(

@@ -344,4 +344,6 @@ def check_storage(options: SearchOptions, new_run: bool) -> None:
         raise InputError("storage folder is not writable", storage)
     run = storage / options.name
     if new_run and run.exists():
-        raise InputError("a run of that name exists; pick another --name or --resume it", run)
+        from tune.run_lock import refuse_existing
+
+        refuse_existing(str(run))

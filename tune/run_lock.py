@@ -68,12 +68,7 @@ class RunLock:
         try:
             Path(run_path).mkdir(parents=True, exist_ok=False)
         except FileExistsError:
-            holder = lock._holder_if_live()
-            if holder is not None:
-                raise InputError(f"run is in use by another driver ({_describe(holder)})", run_path) from None
-            raise InputError(
-                "a run of that name exists; pick another --name or --resume it", run_path
-            ) from None
+            refuse_existing(run_path)
         lock._flock()
         return lock
 
@@ -106,19 +101,6 @@ class RunLock:
         handle.write(json.dumps(_me()) + "\n")
         handle.flush()
         self._handle = handle  # kept open: closing it would drop the lock
-
-    def _holder_if_live(self) -> dict | None:
-        path = Path(self.run_path) / LOCK_FILE
-        if not path.is_file():
-            return None
-        with open(path, "a+") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                return _parse(handle.read())
-            fcntl.flock(handle, fcntl.LOCK_UN)
-        return None
 
     # -- URI: a lease with a heartbeat -------------------------------------------
 
@@ -175,6 +157,29 @@ class RunLock:
             released = {**_me(), "released": time.time()}
             write_run_file(self.run_path, LOCK_FILE, (json.dumps(released) + "\n").encode())
             self._thread = None
+
+
+def live_holder(run_path: str) -> dict | None:
+    """Who holds the lock of the local run at `run_path` now; None when nobody does."""
+    path = Path(run_path) / LOCK_FILE
+    if not path.is_file():
+        return None
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            return _parse(handle.read())
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def refuse_existing(run_path: str):
+    """The refusal for a run name that is taken: by a live driver, or by a finished run."""
+    holder = live_holder(run_path)
+    if holder is not None:
+        raise InputError(f"run is in use by another driver ({_describe(holder)})", run_path)
+    raise InputError("a run of that name exists; pick another --name or --resume it", run_path)
 
 
 def _parse(text: str | None) -> dict:
