@@ -25,13 +25,14 @@ that number, so the same command gives the same seeds.
 
 from __future__ import annotations
 
+import copy
 import math
 import pickle
 
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
-from ray.tune.search import Searcher
+from ray.tune.search import Searcher, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
 TRIAL_NUMBER = "study_trial"  # config key: the Optuna trial number, not a hyperparameter
@@ -39,14 +40,37 @@ OUTCOME_ATTR = "outcome"
 RAY_TRIAL_ATTR = "ray_trial_id"
 
 
-# Where a resumed run's study lives now (tune.run sets it before Tuner.restore):
-# a run that was moved or copied must not write to the study at its old place.
+# Where a resumed run lies now (tune.run sets it before Tuner.restore): a run
+# that was moved or copied must not write its study, or its new trials, at
+# its old place.
 _resumed_study_url: str | None = None
+_resumed_storage: str | None = None
 
 
-def resume_study_at(url: str | None) -> None:
-    global _resumed_study_url
-    _resumed_study_url = url
+def resume_at(study_url: str, storage: str) -> None:
+    global _resumed_study_url, _resumed_storage
+    _resumed_study_url, _resumed_storage = study_url, storage
+
+
+class RelocatableSearchGenerator(SearchGenerator):
+    """Ray's SearchGenerator, whose restored state points new trials at the run's current storage.
+
+    Ray restores the generator's experiment, and with it the storage new
+    trials are created in, from the saved state: a moved run would start its
+    remaining trials at its old place (and fail there). The trials Ray
+    restores are repointed by Ray itself.
+    """
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        if _resumed_storage is None or self._experiment is None:
+            return
+        from ray.train._internal.storage import get_fs_and_path
+
+        storage = copy.copy(self._experiment.storage)
+        storage.storage_filesystem, storage.storage_fs_path = get_fs_and_path(_resumed_storage, None)
+        self._experiment.storage = storage
+        self._experiment.spec["storage"] = storage
 
 
 class NumberedOptunaSearch(OptunaSearch):

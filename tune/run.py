@@ -12,6 +12,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+# The cluster files start Ray with this token (README, "Scale out"): every
+# driver on a node needs it too, and Ray reads it when it is imported.
+CLUSTER_TOKEN = Path("~/.ray/au2bs-token").expanduser()
+if CLUSTER_TOKEN.is_file() and not {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(CLUSTER_TOKEN))
 # Quieter Ray: these warnings concern APIs this project does not use.
 os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -21,9 +26,9 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
-from tune.bridge import resume_study_at  # noqa: E402
+from tune.bridge import resume_at  # noqa: E402
 from tune.interrupts import Interrupted, Interrupts, resume_command  # noqa: E402
-from tune.options import (
+from tune.options import (  # noqa: E402
     CONFIG_FILE,
     SearchOptions,
     check_local_gpus,
@@ -31,7 +36,7 @@ from tune.options import (
     check_storage,
     parser,
     resolve_all,
-)  # noqa: E402
+)
 from tune.results import read_run_options, write_run_file  # noqa: E402
 from tune.run_lock import RunLock  # noqa: E402
 from tune.spaces import describe_space  # noqa: E402
@@ -157,9 +162,6 @@ def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, lock
     }
     provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
 
-    if options.address and "RAY_AUTH_TOKEN_PATH" not in os.environ and CLUSTER_TOKEN.is_file():
-        # The cluster files start Ray with this token: a driver joining it needs it too.
-        os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(CLUSTER_TOKEN))
     # Without --address: a private local Ray, never one a `ray start` left running here.
     ray.init(
         address=options.address or "local",
@@ -185,7 +187,7 @@ def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, lock
             write_run_file(options.run_path, CONFIG_FILE, options.to_json().encode())
             tuner = search.new_tuner(options, data, gpus_per_trial, provenance, max_concurrent)
         else:
-            resume_study_at(search.study_storage(options))  # where the run lies now
+            resume_at(search.study_storage(options), options.storage)  # where the run lies now
             tuner = search.restored_tuner(options, data, gpus_per_trial, provenance)
         start = time.monotonic()
         interrupts.searching = True

@@ -9,10 +9,11 @@ import optuna
 import ray
 from ray import tune as ray_tune
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import ConcurrencyLimiter
 
 from au2bs.data import SplitArrays
 from au2bs.data.default import cache_root
-from tune.bridge import NumberedOptunaSearch, TruthfulOptunaSearch
+from tune.bridge import NumberedOptunaSearch, RelocatableSearchGenerator, TruthfulOptunaSearch
 from tune.deadline import DeadlineSearcher
 from tune.options import SearchOptions
 from tune.spaces import architecture_space, research_point, to_ray
@@ -145,13 +146,17 @@ def tune_config(
     startup_trials: int = TPE_STARTUP_TRIALS,
 ) -> ray_tune.TuneConfig:
     """The searcher and scheduler of a search (bench/hpo_replay.py builds the same ones)."""
+    searcher = ConcurrencyLimiter(
+        make_searcher(options, study_url, bridge, startup_trials), max_concurrent=max_concurrent
+    )
     return ray_tune.TuneConfig(
         metric=METRIC,
         mode=MODE,
-        search_alg=make_searcher(options, study_url, bridge, startup_trials),
+        # Built here rather than by Ray (from max_concurrent_trials) so that a
+        # resumed run creates its new trials where it lies now.
+        search_alg=RelocatableSearchGenerator(searcher),
         scheduler=make_scheduler(options),
         num_samples=options.num_samples,
-        max_concurrent_trials=max_concurrent,
     )
 
 
