@@ -9,7 +9,7 @@ the bucket behind a URI) could make them run code. `tune.best`,
   fields (trial id, status, folder, configuration, failure count) and never
   the hex-encoded pickles beside them;
 - each trial folder's `result.json` (one JSON line per reported epoch) and
-  `error.txt`, and the names of its checkpoint folders.
+  `error.txt`.
 
 Only `--resume` unpickles (it has to: Ray's restore), which is why the
 README says to resume only runs you trust.
@@ -36,7 +36,6 @@ class TrialFiles:
     path: str  # the trial's folder: a local path, or a URI for runs behind one
     history: pd.DataFrame | None  # one row per reported epoch; None before the first
     error: str | None  # error.txt, when the trial ever failed
-    checkpoints: frozenset[str]  # names of its checkpoint folders still on disk
 
 
 def filesystem_of(path: str) -> tuple[pafs.FileSystem, str]:
@@ -95,17 +94,10 @@ def read_trials(run_path: str) -> list[TrialFiles]:
         fields = _plain_trial_fields(entry)
         folder = f"{root}/{fields['folder']}" if fields["folder"] else None
         history = error = None
-        checkpoints: frozenset[str] = frozenset()
         config = fields["config"]
         if folder and filesystem.get_file_info(folder).type == pafs.FileType.Directory:
             history = _history(_read_text(filesystem, f"{folder}/result.json"))
             error = _read_text(filesystem, f"{folder}/error.txt")
-            listing = filesystem.get_file_info(pafs.FileSelector(folder))
-            checkpoints = frozenset(
-                e.base_name
-                for e in listing
-                if e.type == pafs.FileType.Directory and e.base_name.startswith("checkpoint_")
-            )
             if not config:
                 config = json.loads(_read_text(filesystem, f"{folder}/params.json") or "{}")
         trials.append(
@@ -116,7 +108,6 @@ def read_trials(run_path: str) -> list[TrialFiles]:
                 path=_with_scheme(folder, run_path) if folder else "",
                 history=history,
                 error=error,
-                checkpoints=checkpoints,
             )
         )
     return trials
