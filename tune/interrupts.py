@@ -71,6 +71,8 @@ def resume_command(name: str, storage: str) -> str:
     """The exact command that resumes run `name` (with --storage unless it is the default)."""
     from pathlib import Path
 
-    default = str(Path("./runs").resolve())
+    from tune.options import DEFAULT_STORAGE
+
+    default = str(Path(DEFAULT_STORAGE).resolve())
     command = f"python -m tune.run --resume {name}"
     return command if storage == default else f"{command} --storage {storage}"

@@ -14,6 +14,7 @@ from au2bs.errors import InputError
 from au2bs.models import ARCHITECTURES
 
 CONFIG_FILE = "config.json"  # the resolved search settings, in the run folder
+DEFAULT_STORAGE = "./runs"  # where run folders go without --storage
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--storage",
-        default="./runs",
+        default=DEFAULT_STORAGE,
         help="folder or URI (s3://bucket/runs) for run folders (default: %(default)s)",
     )
     p.add_argument(

@@ -17,7 +17,7 @@ import pyarrow.fs as pafs
 from tune.bridge import TRIAL_NUMBER
 from tune.options import CONFIG_FILE, SearchOptions
 from tune.placement import placement, placement_summary
-from tune.run_files import TrialFiles, failure_count, read_trials
+from tune.run_files import TrialFiles, failure_count, filesystem_of, read_trials
 from tune.spaces import research_point
 from tune.trainable import METRIC
 
@@ -26,13 +26,9 @@ SUMMARY_FILE = "summary.json"
 METRIC_COLUMNS = (METRIC, "val_r2", "val_r2_per_channel", "val_mse_all", "val_f1")
 
 
-def _filesystem(path: str) -> tuple[pafs.FileSystem, str]:
-    return pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
-
-
 def read_run_text(path: str) -> str | None:
     """A text file of a run, local or behind a URI; None when it does not exist."""
-    filesystem, inner = _filesystem(path)
+    filesystem, inner = filesystem_of(path)
     if filesystem.get_file_info(inner).type != pafs.FileType.File:
         return None
     with filesystem.open_input_stream(inner) as handle:
@@ -50,7 +46,7 @@ def read_run_options(run_path: str) -> SearchOptions | None:
 
 def write_run_file(run_path: str, name: str, data: bytes) -> None:
     """Writes a file into the run folder, local or behind a URI."""
-    filesystem, root = _filesystem(run_path)
+    filesystem, root = filesystem_of(run_path)
     root = root.rstrip("/")
     filesystem.create_dir(root, recursive=True)  # local and NFS need it; object stores ignore it
     with filesystem.open_output_stream(f"{root}/{name}") as handle:

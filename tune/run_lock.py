@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from au2bs.errors import InputError
+from tune.options import CONFIG_FILE
 
 LOCK_FILE = "driver.lock"
 LEASE_HEARTBEAT_S = 20.0
@@ -105,7 +106,7 @@ class RunLock:
     # -- URI: a lease with a heartbeat -------------------------------------------
 
     def _lease(self, new_run: bool) -> None:
-        from tune.results import read_run_text, write_run_file
+        from tune.results import read_run_text
 
         text = read_run_text(f"{self.run_path}/{LOCK_FILE}")
         holder = _parse(text) if text else None
@@ -115,11 +116,11 @@ class RunLock:
             and time.time() - holder.get("heartbeat", 0) < LEASE_STALE_S
         ):
             raise InputError(f"run is in use by another driver ({_describe(holder)})", self.run_path)
-        if new_run and read_run_text(f"{self.run_path}/config.json") is not None:
+        if new_run and read_run_text(f"{self.run_path}/{CONFIG_FILE}") is not None:
             raise InputError("a run of that name exists; pick another --name or --resume it", self.run_path)
         self.previous = holder if holder and holder.get("released") is None else None
         mine = _me()
-        write_run_file(self.run_path, LOCK_FILE, (json.dumps(mine) + "\n").encode())
+        self._write_lease(mine)
         time.sleep(0.5)  # another driver that wrote at the same moment wins or loses here
         again = _parse(read_run_text(f"{self.run_path}/{LOCK_FILE}") or "")
         if (again.get("host"), again.get("pid"), again.get("since")) != (
@@ -131,12 +132,15 @@ class RunLock:
 
         def beat() -> None:
             while not self._stop.wait(LEASE_HEARTBEAT_S):
-                write_run_file(
-                    self.run_path, LOCK_FILE, (json.dumps({**mine, "heartbeat": time.time()}) + "\n").encode()
-                )
+                self._write_lease({**mine, "heartbeat": time.time()})
 
         self._thread = threading.Thread(target=beat, name="run-lease", daemon=True)
         self._thread.start()
+
+    def _write_lease(self, record: dict) -> None:
+        from tune.results import write_run_file
+
+        write_run_file(self.run_path, LOCK_FILE, (json.dumps(record) + "\n").encode())
 
     # -- both ------------------------------------------------------------------
 
@@ -150,12 +154,9 @@ class RunLock:
             self._handle.close()  # drops the flock; the file stays, saying who held it last
             self._handle = None
         if self._thread is not None:
-            from tune.results import write_run_file
-
             self._stop.set()
             self._thread.join()
-            released = {**_me(), "released": time.time()}
-            write_run_file(self.run_path, LOCK_FILE, (json.dumps(released) + "\n").encode())
+            self._write_lease({**_me(), "released": time.time()})
             self._thread = None
 
 
