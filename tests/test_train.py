@@ -66,8 +66,15 @@ def test_diverged_loss_raises_a_specific_error(splits):
     broken_y[5] = np.nan  # a NaN target makes the loss NaN
     broken = SplitArrays(splits["train"].x, broken_y, splits["train"].offsets, splits["train"].ids)
     trainer = Trainer(replace(_small("grunet0.3"), batch_size=64), broken, splits["val"], "cpu")
-    with pytest.raises(DivergedError, match=r"training loss became nan at epoch 1, batch 1/1"):
+    with pytest.raises(DivergedError, match=r"training loss became nan at epoch 1, batch 1/1") as raised:
         trainer.fit_epoch()
+    # Clipping is on by default: the advice is not to turn it on, but to lower the rate or check the data.
+    assert "clipped at norm 1" in str(raised.value) and "enable gradient clipping" not in str(raised.value)
+    unclipped = Trainer(
+        replace(_small("grunet0.3"), batch_size=64, grad_clip=None), broken, splits["val"], "cpu"
+    )
+    with pytest.raises(DivergedError, match="lower the learning rate or enable gradient clipping"):
+        unclipped.fit_epoch()
 
 
 def test_max_frames_limits_training_sequences(splits):
