@@ -21,6 +21,7 @@ from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
 from au2bs.formats import read_openface, write_livelink
 from au2bs.train.checkpoint import load_checkpoint
+from au2bs.train.checkpoint_eval import as_livelink
 from au2bs.train.evaluate import model_from_checkpoint
 
 
@@ -68,10 +69,7 @@ class Predictor:
         """(T, 17) AUs -> (T, 61) channels; channels the model lacks are 0."""
         inputs = torch.from_numpy(np.ascontiguousarray(x))[None].to(self.device)
         lengths = torch.tensor([len(x)], device=self.device)
-        prediction = self.model(inputs, lengths).prediction[0].float().cpu().numpy()
-        out = np.zeros((len(x), NUM_LIVELINK), dtype=np.float64)
-        out[:, : prediction.shape[1]] = prediction
-        return out
+        return as_livelink(self.model(inputs, lengths).prediction[0].float().cpu().numpy())
 
 
 def _inputs(target: Path) -> list[Path]:

@@ -41,11 +41,11 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 import ray  # noqa: E402
 from ray import tune as ray_tune  # noqa: E402
 
+from tune.artifacts import METRIC  # noqa: E402
 from tune.options import parser as run_parser  # noqa: E402
 from tune.options import resolve  # noqa: E402
 from tune.replay import Grid, replay_trial  # noqa: E402
 from tune.search import TPE_STARTUP_TRIALS, tune_config  # noqa: E402
-from tune.trainable import METRIC  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CURVES = HERE / "curves" / "grunet0.3.parquet"

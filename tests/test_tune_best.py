@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import optuna
 import pytest
 from ray.tune import ExperimentAnalysis
 from tune_helpers import small_dataset
@@ -18,6 +21,7 @@ from au2bs.train import load_checkpoint
 from au2bs.train.evaluate import evaluate_model, model_from_checkpoint
 from tune.best import main as best_main
 from tune.compare import main as compare_main
+from tune.inspect_run import open_run
 from tune.run import main as run_main
 
 pytestmark = pytest.mark.slow
@@ -132,6 +136,22 @@ def test_a_run_behind_a_uri_is_written_and_inspected_through_the_uri(runs, tmp_p
     # For scripts (au2bs.predict --checkpoint ...): the local copy.
     assert best_main([f"{uri}/remote", "--checkpoint-only"]) == 0
     assert capsys.readouterr().out.strip() == str(fetched[0].parent)
+    # The study reached the run folder (the driver kept it in its cache while searching), and
+    # inspection through the URI reads it, and the summary, as it would locally.
+    assert (tmp_path / "bucket" / "remote" / "optuna.db").is_file()
+    remote = open_run(f"{uri}/remote")
+    study = optuna.load_study(study_name="remote", storage=remote.study_url)
+    assert len(study.trials) == 2 and remote.study_url.startswith(f"sqlite:///{tmp_path / 'cache'}")
+    assert compare_main([f"{uri}/remote", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    summary = json.loads((tmp_path / "bucket" / "remote" / "summary.json").read_text())
+    assert row["search_wall_s"] == summary["wall_seconds"] is not None
+
+
+def test_inspection_loads_neither_ray_nor_optuna():
+    probe = "import sys, tune.best, tune.compare; print(sorted({'ray', 'optuna'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 class _WritesMarker:

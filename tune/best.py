@@ -11,18 +11,17 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from au2bs.constants import NUM_LIVELINK
 from au2bs.errors import InputError
+from au2bs.train.checkpoint_eval import CheckpointEvaluation, evaluate_checkpoint, export_livelink
+from tune import storage
+from tune.artifacts import CHECKPOINT_FILE, best_column, config_columns, param_of
 from tune.inspect_run import Run, open_run
 from tune.results import no_best_reason
 from tune.table import text_table
-from tune.trainable import CHECKPOINT_FILE, METRIC
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,10 +52,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config_columns(trials: pd.DataFrame) -> list[str]:
-    return [c for c in trials.columns if c.startswith("config/")]
-
-
 def _format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -65,11 +60,11 @@ def _format_value(value) -> str:
 
 def trials_table(run: Run, top: int) -> str:
     trials = run.trials.head(top)
-    columns = _config_columns(trials)
+    columns = config_columns(trials.columns)
     header = [
         "rank",
         "trial",
-        *[c.split("/", 1)[1] for c in columns],
+        *[param_of(c) for c in columns],
         "val MSE",
         "val R2",
         "best ep",
@@ -78,14 +73,14 @@ def trials_table(run: Run, top: int) -> str:
     ]
     rows = [header]
     for rank, (_, trial) in enumerate(trials.iterrows(), start=1):
-        mse = trial[f"best/{METRIC}"]
+        mse = trial[best_column()]
         rows.append(
             [
                 str(rank),
                 trial["trial_id"] + (" (research)" if trial["research_config"] else ""),
                 *[_format_value(trial[c]) for c in columns],
                 f"{mse:.6f}" if math.isfinite(mse) else "inf",
-                "-" if pd.isna(trial["best/val_r2"]) else f"{trial['best/val_r2']:.3f}",
+                "-" if pd.isna(trial[best_column("val_r2")]) else f"{trial[best_column('val_r2')]:.3f}",
                 "-" if pd.isna(trial["best_epoch"]) else str(int(trial["best_epoch"])),
                 str(trial["epochs"]),
                 trial["status"],
@@ -99,39 +94,23 @@ def best_checkpoint_file(run: Run) -> Path:
     InputError when there is none or it is gone."""
     if not run.has_result:
         raise InputError(no_best_reason(run.trials), run.path)
-    folder = run.best["best_checkpoint"]
-    if "://" in folder:
-        return _fetched(f"{folder.rstrip('/')}/{CHECKPOINT_FILE}")
-    path = Path(folder) / CHECKPOINT_FILE
-    if not path.is_file():
-        raise InputError("the best trial's checkpoint is missing on disk", path)
-    return path
-
-
-def _fetched(uri: str) -> Path:
-    """A copy of the file at `uri` in the au2bs cache (checkpoints never change once written)."""
+    checkpoint = storage.join(run.best["best_checkpoint"], CHECKPOINT_FILE)
+    if not storage.is_uri(checkpoint):
+        if not Path(checkpoint).is_file():
+            raise InputError("the best trial's checkpoint is missing on disk", checkpoint)
+        return Path(checkpoint)
     import hashlib
-
-    import pyarrow
-    import pyarrow.fs as pafs
 
     from au2bs.data.default import cache_root
 
-    local = cache_root() / "checkpoints" / hashlib.sha256(uri.encode()).hexdigest()[:16]
-    path = local / CHECKPOINT_FILE
-    if path.is_file():
-        return path
-    try:
-        filesystem, inner = pafs.FileSystem.from_uri(uri)
-        local.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        with filesystem.open_input_stream(inner) as source, open(partial, "wb") as target:
-            while chunk := source.read(1 << 22):
-                target.write(chunk)
-        partial.replace(path)  # whole or absent: never a half-fetched checkpoint
-    except (OSError, pyarrow.ArrowException) as error:
-        raise InputError(f"cannot fetch the best checkpoint: {error}", uri) from None
-    return path
+    # Checkpoints never change once written: a fetched copy is kept.
+    local = cache_root() / "checkpoints" / hashlib.sha256(checkpoint.encode()).hexdigest()[:16] / CHECKPOINT_FILE
+    if not local.is_file():
+        try:
+            storage.copy_file(checkpoint, str(local))
+        except OSError as error:
+            raise InputError(f"cannot fetch the best checkpoint: {error}", checkpoint) from None
+    return local
 
 
 def summary_dict(run: Run) -> dict:
@@ -143,64 +122,24 @@ def summary_dict(run: Run) -> dict:
         "trials": json.loads(run.trials.to_json(orient="records")),
         "best": {
             "trial_id": best["trial_id"],
-            "config": {c.split("/", 1)[1]: best[c] for c in _config_columns(run.trials)},
-            "val_mse": best[f"best/{METRIC}"],
-            "val_r2": best["best/val_r2"],
+            "config": {param_of(c): best[c] for c in config_columns(run.trials.columns)},
+            "val_mse": best[best_column()],
+            "val_r2": best[best_column("val_r2")],
             "epoch": best["best_epoch"],
             "checkpoint": best["best_checkpoint"],
         },
     }
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """The best checkpoint's model, run once over the test split."""
-
-    model: object  # torch.nn.Module
-    test: object  # au2bs.data.SplitArrays
-    predictions: list[np.ndarray]  # (T_i, C) per test sequence
-    metrics: dict  # au2bs.metrics.compute_metrics of those predictions
-
-
-def evaluate_best(run: Run) -> Evaluation:
-    """Loads the best checkpoint and predicts every test sequence once."""
-    from au2bs.data import load_dataset
-    from au2bs.metrics import compute_metrics
-    from au2bs.train import load_checkpoint
-    from au2bs.train.evaluate import model_from_checkpoint, predict_split
-
-    path = best_checkpoint_file(run)
-    try:
-        state = load_checkpoint(path)
-    except ValueError as error:  # truncated, empty or foreign: one line, not a traceback
-        raise InputError(f"the best checkpoint is damaged: {str(error).splitlines()[0]}", path) from None
-    dataset = state.get("provenance", {}).get("dataset")
-    if not dataset or not Path(dataset).is_dir():
-        raise InputError(f"the dataset the run trained on is not here ({dataset}); cannot evaluate")
-    test = load_dataset(dataset, ("test",))["test"]
-    model = model_from_checkpoint(state, weights="model")
-    predictions = predict_split(model, test, "cpu")
-    targets = [test.sequence(i)[1] for i in range(len(test))]
-    return Evaluation(model, test, predictions, compute_metrics(predictions, targets))
+def evaluate_best(run: Run) -> CheckpointEvaluation:
+    """The best checkpoint run once over the test split; InputError when it is damaged or missing."""
+    return evaluate_checkpoint(best_checkpoint_file(run), "test")
 
 
 def worst_channels(metrics: dict, count: int = 10) -> list[tuple[str, float, float | None]]:
     mse = metrics["per_channel"]["mse"]
     r2 = metrics["per_channel"]["r2"]
     return [(name, mse[name], r2[name]) for name in sorted(mse, key=mse.get, reverse=True)[:count]]
-
-
-def export_predictions(predictions: list[np.ndarray], test, folder: Path) -> int:
-    from au2bs.formats import write_livelink
-
-    folder.mkdir(parents=True, exist_ok=True)
-    for index, name in enumerate(test.ids):
-        predicted = np.zeros((len(predictions[index]), NUM_LIVELINK))
-        predicted[:, : predictions[index].shape[1]] = predictions[index]
-        safe = name.replace("#", "_part")
-        write_livelink(folder / f"{safe}.predicted.csv", predicted)
-        write_livelink(folder / f"{safe}.truth.csv", test.sequence(index)[1])
-    return len(test.ids)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,17 +160,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if evaluation is not None:
-        metrics, predictions, test = evaluation.metrics, evaluation.predictions, evaluation.test
+        metrics = evaluation.metrics
         report["test"] = {
             key: metrics[key] for key in ("frames", "utterances", "activation_eps", "blendshapes", "all")
         }
         report["worst_channels"] = [{"channel": n, "mse": m, "r2": r} for n, m, r in worst_channels(metrics)]
         if args.export:
-            report["exported"] = export_predictions(predictions, test, Path(args.export))
+            report["exported"] = export_livelink(evaluation, Path(args.export))
         if args.plots:
             from tune.plots import draw_all
 
-            report["plots"] = [str(p) for p in draw_all(run, predictions, test, Path(args.plots))]
+            report["plots"] = [str(p) for p in draw_all(run, evaluation.predictions, evaluation.split, Path(args.plots))]
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0

@@ -35,7 +35,8 @@ from optuna.trial import TrialState
 from ray.tune.search import Searcher, SearchGenerator
 from ray.tune.search.optuna import OptunaSearch
 
-TRIAL_NUMBER = "study_trial"  # config key: the Optuna trial number, not a hyperparameter
+from tune.artifacts import TRIAL_NUMBER
+
 OUTCOME_ATTR = "outcome"
 RAY_TRIAL_ATTR = "ray_trial_id"
 

@@ -11,6 +11,7 @@ import sys
 
 import ray
 
+from tune import storage
 from tune.options import SearchOptions
 from tune.search import slots
 
@@ -40,9 +41,9 @@ def plan_resources(options: SearchOptions) -> tuple[float | None, list[str]]:
             "--max-concurrent not given and the cluster holds one trial at most now, so one runs at a time; "
             "an autoscaling cluster grows only as far as the waiting trials ask: set --max-concurrent"
         )
-    storage = _storage_note(options)
-    if storage:
-        notes.append(storage)
+    storage_note = _storage_note(options)
+    if storage_note:
+        notes.append(storage_note)
     for note in notes:
         print(f"WARNING: {note}", file=sys.stderr)
     return gpus_per_trial, notes
@@ -50,7 +51,7 @@ def plan_resources(options: SearchOptions) -> tuple[float | None, list[str]]:
 
 def _storage_note(options: SearchOptions) -> str | None:
     """Trials on other nodes write checkpoints there: a local path must be shared."""
-    if options.is_uri:
+    if storage.is_uri(options.storage):
         return None
     nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
     shared = "shared storage (NFS) mounted at the same path on every node, or a URI such as s3://bucket/runs"

@@ -11,43 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
-from au2bs.constants import LIVELINK_FPS, NUM_AUS
 from au2bs.errors import InputError
 from au2bs.models import get_architecture
+from au2bs.models.speed import FRAME_BUDGET_MS, inference_speed
+from tune import storage
+from tune.artifacts import SUMMARY_FILE, best_column
 from tune.best import evaluate_best
 from tune.inspect_run import Run, open_run
-from tune.results import SUMMARY_FILE
 from tune.table import text_table
-from tune.trainable import METRIC
-
-FRAME_BUDGET_MS = 1000.0 / LIVELINK_FPS  # 16.7 ms: one frame at 60 fps
-
-
-@torch.no_grad()
-def inference_speed(model: torch.nn.Module, seconds: float = 10.0, repeats: int = 3) -> tuple[float, float]:
-    """(frames per second over a whole utterance, median ms for a one-frame call)."""
-    frames = int(seconds * LIVELINK_FPS)
-    x = torch.rand(1, frames, NUM_AUS)
-    lengths = torch.tensor([frames])
-    model(x, lengths)  # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        model(x, lengths)
-    fps = frames * repeats / (time.perf_counter() - start)
-    one, one_length = torch.rand(1, 1, NUM_AUS), torch.tensor([1])
-    timings = []
-    for _ in range(50):
-        start = time.perf_counter()
-        model(one, one_length)
-        timings.append((time.perf_counter() - start) * 1000)
-    return fps, statistics.median(timings)
 
 
 def leaderboard_row(run: Run) -> dict:
@@ -55,15 +31,15 @@ def leaderboard_row(run: Run) -> dict:
     evaluation = evaluate_best(run)
     model, test = evaluation.model, evaluation.metrics
     fps, frame_ms = inference_speed(model)
-    summary_path = Path(run.path) / SUMMARY_FILE
-    wall = json.loads(summary_path.read_text())["wall_seconds"] if summary_path.is_file() else None
+    summary = storage.read_text(storage.join(run.path, SUMMARY_FILE))
+    wall = json.loads(summary)["wall_seconds"] if summary is not None else None
     best = run.best
     return {
         "arch": spec.name,
         "causal": spec.causal,
         "run": run.path,
-        "val_mse": float(best[f"best/{METRIC}"]),
-        "val_r2": float(best["best/val_r2"]),
+        "val_mse": float(best[best_column()]),
+        "val_r2": float(best[best_column("val_r2")]),
         "test_mse": test["blendshapes"]["mse"],
         "test_r2": test["blendshapes"]["r2"],
         "test_r2_per_channel": test["blendshapes"]["r2_per_channel"],

@@ -1,17 +1,18 @@
-"""Opening a run folder (local or URI) without starting Ray."""
+"""Opening a run folder (local or URI) without starting Ray or loading the search stack."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cached_property
 
 import pandas as pd
 
 from au2bs.errors import InputError
-from tune.options import CONFIG_FILE, SearchOptions
+from tune import storage
+from tune.artifacts import CONFIG_FILE, OPTUNA_FILE, best_column
+from tune.options import SearchOptions
 from tune.results import collect_trials, read_run_options
-from tune.search import OPTUNA_FILE
-from tune.trainable import METRIC
 
 
 @dataclass
@@ -35,19 +36,31 @@ class Run:
     def has_result(self) -> bool:
         return bool(len(self.trials)) and pd.notna(self.best["best_checkpoint"])
 
-    @property
+    @cached_property
     def study_url(self) -> str | None:
-        path = Path(self.path) / OPTUNA_FILE
-        return f"sqlite:///{path}" if "://" not in self.path and path.is_file() else None
+        """SQLite URL of the run's Optuna study; a run behind a URI has it fetched into the cache first."""
+        study = storage.join(self.path, OPTUNA_FILE)
+        if not storage.is_uri(self.path):
+            return f"sqlite:///{study}" if storage.kind(study) == storage.FileType.File else None
+        from au2bs.data.default import cache_root
+
+        local = cache_root() / "studies" / hashlib.sha256(study.encode()).hexdigest()[:16] / OPTUNA_FILE
+        try:
+            storage.copy_file(study, str(local))  # fetched every time: a study grows while its search runs
+        except OSError:
+            return None
+        return f"sqlite:///{local}"
 
 
 def open_run(path: str) -> Run:
     """Reads a run folder or URI; InputError if it is not a run of tune.run."""
-    path = path if "://" in path else str(Path(path).resolve())
-    if "://" not in path and not Path(path).is_dir():
-        raise InputError("run folder not found", path)
+    path = storage.absolute(path)
     try:
+        if not storage.is_dir(path) and not storage.is_uri(path):
+            raise InputError("run folder not found", path)
         options = read_run_options(path)
+    except InputError:
+        raise
     except Exception as error:  # pyarrow raises many kinds for a bad URI
         raise InputError(f"cannot read the run: {error}", path) from None
     if options is None:
@@ -58,5 +71,5 @@ def open_run(path: str) -> Run:
         raise InputError(f"no trial results to read: {error}", path) from None
     if trials.empty:
         raise InputError("the run has no trial yet", path)
-    trials = trials.sort_values(f"best/{METRIC}", kind="stable").reset_index(drop=True)
+    trials = trials.sort_values(best_column(), kind="stable").reset_index(drop=True)
     return Run(path, options, trials, histories)

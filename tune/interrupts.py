@@ -71,7 +71,7 @@ def resume_command(name: str, storage: str) -> str:
     """The exact command that resumes run `name` (with --storage unless it is the default)."""
     from pathlib import Path
 
-    from tune.options import DEFAULT_STORAGE
+    from tune.artifacts import DEFAULT_STORAGE
 
     default = str(Path(DEFAULT_STORAGE).resolve())
     command = f"python -m tune.run --resume {name}"

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from au2bs.errors import InputError
 from au2bs.models import ARCHITECTURES
-
-CONFIG_FILE = "config.json"  # the resolved search settings, in the run folder
-DEFAULT_STORAGE = "./runs"  # where run folders go without --storage
+from tune import storage
+from tune.artifacts import CONFIG_FILE, DEFAULT_STORAGE
 
 
 @dataclass(frozen=True)
@@ -63,10 +62,6 @@ class SearchOptions:
         options = cls(**values)
         validate(options)
         return options
-
-    @property
-    def is_uri(self) -> bool:
-        return "://" in self.storage
 
     @property
     def run_path(self) -> str:
@@ -242,7 +237,7 @@ def check_run_name(name: str) -> str:
         or name != name.strip()
         or any(sep in name for sep in ("/", "\\", "\0"))
         or name.startswith(".")
-        or "://" in name
+        or storage.is_uri(name)
     ):
         raise InputError(
             f"--name {name!r} must be a plain folder name inside --storage "
@@ -285,7 +280,7 @@ def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
         gpus_per_trial=args.gpus_per_trial,
         max_concurrent=args.max_concurrent,
         seed=args.seed,
-        storage=args.storage if "://" in args.storage else str(Path(args.storage).resolve()),
+        storage=storage.absolute(args.storage),
         name=name,
         address=args.address,
         keep_checkpoints=args.keep_checkpoints,
@@ -335,15 +330,15 @@ def check_local_gpus(options: SearchOptions) -> None:
 
 def check_storage(options: SearchOptions, new_run: bool) -> None:
     """A local storage folder must be writable; a new run's name must be free."""
-    if options.is_uri:
+    if storage.is_uri(options.storage):
         return
-    storage = Path(options.storage)
-    probe = storage
+    root = Path(options.storage)
+    probe = root
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError("storage folder is not writable", storage)
-    run = storage / options.name
+        raise InputError("storage folder is not writable", root)
+    run = root / options.name
     if new_run and run.exists():
         from tune.run_lock import refuse_existing
 

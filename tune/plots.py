@@ -12,10 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from au2bs.constants import LIVELINK_NAMES  # noqa: E402
+from au2bs.models.space import architecture_space  # noqa: E402
 from au2bs.search_space import LogUniform  # noqa: E402
+from tune.artifacts import METRIC, best_column, config_column  # noqa: E402
 from tune.inspect_run import Run  # noqa: E402
-from tune.spaces import architecture_space  # noqa: E402
-from tune.trainable import METRIC  # noqa: E402
 
 KEY_CHANNELS = ("JawOpen", "EyeBlinkLeft", "MouthSmileLeft")
 
@@ -64,12 +64,12 @@ def learning_curves(run: Run, path: Path) -> Path:
 
 def metric_vs_hyperparameters(run: Run, path: Path) -> Path:
     space = architecture_space(run.options.arch)
-    trials = run.trials[run.trials[f"best/{METRIC}"].apply(math.isfinite)]
+    trials = run.trials[run.trials[best_column()].apply(math.isfinite)]
     figure, axes = plt.subplots(1, len(space), figsize=(4 * len(space), 4), squeeze=False)
     for axis, (name, domain) in zip(axes[0], space.items()):
-        column = f"config/{name}"
+        column = config_column(name)
         colors = ["black" if research else "tab:blue" for research in trials["research_config"]]
-        axis.scatter(trials[column], trials[f"best/{METRIC}"], c=colors)
+        axis.scatter(trials[column], trials[best_column()], c=colors)
         if isinstance(domain, LogUniform):
             axis.set_xscale("log")
         axis.set_yscale("log")

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from ray import tune as ray_tune
 
-from tune.trainable import METRIC
+from tune.artifacts import METRIC
 
 
 class Grid:

@@ -12,27 +12,25 @@ import json
 import math
 
 import pandas as pd
-import pyarrow.fs as pafs
 
-from tune.bridge import TRIAL_NUMBER
-from tune.options import CONFIG_FILE, SearchOptions
+from au2bs.models.space import research_point
+from tune import storage
+from tune.artifacts import (
+    CONFIG_FILE,
+    METRIC,
+    METRIC_COLUMNS,
+    SUMMARY_FILE,
+    TRIAL_NUMBER,
+    TRIALS_FILE,
+    best_column,
+    config_column,
+    config_columns,
+    last_column,
+    param_of,
+)
+from tune.options import SearchOptions
 from tune.placement import placement, placement_summary
-from tune.run_files import TrialFiles, failure_count, filesystem_of, read_trials
-from tune.spaces import research_point
-from tune.trainable import METRIC
-
-TRIALS_FILE = "trials.parquet"
-SUMMARY_FILE = "summary.json"
-METRIC_COLUMNS = (METRIC, "val_r2", "val_r2_per_channel", "val_mse_all", "val_f1")
-
-
-def read_run_text(path: str) -> str | None:
-    """A text file of a run, local or behind a URI; None when it does not exist."""
-    filesystem, inner = filesystem_of(path)
-    if filesystem.get_file_info(inner).type != pafs.FileType.File:
-        return None
-    with filesystem.open_input_stream(inner) as handle:
-        return handle.read().decode()
+from tune.run_files import TrialFiles, failure_count, read_trials
 
 
 def read_run_options(run_path: str) -> SearchOptions | None:
@@ -40,17 +38,8 @@ def read_run_options(run_path: str) -> SearchOptions | None:
 
     Raises whatever pyarrow raises for a path or URI it cannot read.
     """
-    text = read_run_text(f"{run_path.rstrip('/')}/{CONFIG_FILE}")
+    text = storage.read_text(storage.join(run_path, CONFIG_FILE))
     return None if text is None else SearchOptions.from_json(text)
-
-
-def write_run_file(run_path: str, name: str, data: bytes) -> None:
-    """Writes a file into the run folder, local or behind a URI."""
-    filesystem, root = filesystem_of(run_path)
-    root = root.rstrip("/")
-    filesystem.create_dir(root, recursive=True)  # local and NFS need it; object stores ignore it
-    with filesystem.open_output_stream(f"{root}/{name}") as handle:
-        handle.write(data)
 
 
 def why_stopped(epochs: int, max_epochs: int, ray_status: str, errored: bool, diverged: bool) -> str:
@@ -97,7 +86,7 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
             "study_trial": number,
             "research_config": _same_config(config, research),
         }
-        row.update({f"config/{k}": v for k, v in config.items()})
+        row.update({config_column(k): v for k, v in config.items()})
         row["seed"] = _plain(last.get("seed"))
         # The trainer's own count: after a fall-back to an older checkpoint, Ray's
         # training_iteration runs ahead of the epochs actually trained.
@@ -120,7 +109,7 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
         if valid is not None and len(valid):
             best = valid.loc[valid[METRIC].idxmin()]
             row["best_epoch"] = int(best["epoch"])
-            row.update({f"best/{name}": float(best[name]) for name in METRIC_COLUMNS if name in best})
+            row.update({best_column(name): float(best[name]) for name in METRIC_COLUMNS if name in best})
             folder = best.get("checkpoint_dir_name")
             # Named even when it is gone from disk: tune.best then says it is missing.
             row["best_checkpoint"] = f"{trial.path}/{folder}" if isinstance(folder, str) else None
@@ -128,9 +117,9 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
             row.update(
                 best_epoch=None,
                 best_checkpoint=None,
-                **{f"best/{m}": math.inf if m == METRIC else None for m in METRIC_COLUMNS},
+                **{best_column(m): math.inf if m == METRIC else None for m in METRIC_COLUMNS},
             )
-        row.update({f"last/{name}": _plain(last.get(name)) for name in METRIC_COLUMNS})
+        row.update({last_column(name): _plain(last.get(name)) for name in METRIC_COLUMNS})
         row.update(placement(history))
         notes = (
             history["restore_note"].dropna().unique().tolist()
@@ -159,11 +148,11 @@ def summarize(
     resume: str | None = None,
 ) -> dict:
     """The run's summary.json: best configuration (None when every trial diverged or failed)."""
-    ranked = trials.sort_values(f"best/{METRIC}", kind="stable")
+    ranked = trials.sort_values(best_column(), kind="stable")
     best = ranked.iloc[0]
     research = trials[trials["research_config"]]
-    research_mse = float(research[f"best/{METRIC}"].min()) if len(research) else None
-    best_mse = float(best[f"best/{METRIC}"])
+    research_mse = float(research[best_column()].min()) if len(research) else None
+    best_mse = float(best[best_column()])
     improvement = (
         100.0 * (research_mse - best_mse) / research_mse
         if research_mse not in (None, 0)
@@ -171,7 +160,6 @@ def summarize(
         and math.isfinite(best_mse)
         else None
     )
-    config_columns = [c for c in trials.columns if c.startswith("config/")]
     has_best = math.isfinite(best_mse)
     return {
         "arch": options.arch,
@@ -180,10 +168,10 @@ def summarize(
         "interrupted": interrupted,  # the signal that stopped the search, or None
         "best": {
             "trial_id": best["trial_id"],
-            "config": {c.split("/", 1)[1]: _plain(best[c]) for c in config_columns},
+            "config": {param_of(c): _plain(best[c]) for c in config_columns(trials.columns)},
             "seed": _plain(best["seed"]),
             "epoch": _plain(best["best_epoch"]),
-            **{name: _plain(best.get(f"best/{name}")) for name in METRIC_COLUMNS},
+            **{name: _plain(best.get(best_column(name))) for name in METRIC_COLUMNS},
             "checkpoint": best["best_checkpoint"],
         }
         if has_best
@@ -226,8 +214,9 @@ def _plain(value):
 
 
 def save_results(trials: pd.DataFrame, summary: dict, options: SearchOptions) -> None:
-    write_run_file(options.run_path, TRIALS_FILE, trials.to_parquet(index=False))
-    write_run_file(options.run_path, SUMMARY_FILE, (json.dumps(summary, indent=1) + "\n").encode())
+    storage.write_bytes(storage.join(options.run_path, TRIALS_FILE), trials.to_parquet(index=False))
+    summary_json = json.dumps(summary, indent=1) + "\n"
+    storage.write_bytes(storage.join(options.run_path, SUMMARY_FILE), summary_json.encode())
 
 
 def format_summary(summary: dict) -> str:

@@ -25,11 +25,14 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
+from au2bs.data.default import choose_dataset  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
+from au2bs.models.space import describe_space  # noqa: E402
+from tune import storage  # noqa: E402
+from tune.artifacts import CONFIG_FILE  # noqa: E402
 from tune.bridge import resume_at  # noqa: E402
 from tune.interrupts import Interrupted, Interrupts, resume_command  # noqa: E402
 from tune.options import (  # noqa: E402
-    CONFIG_FILE,
     SearchOptions,
     check_local_gpus,
     check_run_name,
@@ -37,24 +40,19 @@ from tune.options import (  # noqa: E402
     parser,
     resolve_all,
 )
-from tune.results import read_run_options, write_run_file  # noqa: E402
+from tune.results import read_run_options  # noqa: E402
 from tune.run_lock import RunLock  # noqa: E402
-from tune.spaces import describe_space  # noqa: E402
-
-CLUSTER_TOKEN = Path(
-    "~/.ray/au2bs-token"
-).expanduser()  # written by the README's set-up, used by cluster.yaml
 
 
-def _resumed_options(name: str, storage: str, address: str | None) -> SearchOptions:
-    """The saved settings of run `name`, resumed where it lies now: in `storage`.
+def _resumed_options(name: str, storage_root: str, address: str | None) -> SearchOptions:
+    """The saved settings of run `name`, resumed where it lies now: in `storage_root`.
 
     A run copied or moved since it started is resumed (and rewritten) at its
     new place, never at the storage its config.json remembers.
     """
     check_run_name(name)
-    root = storage if "://" in storage else str(Path(storage).resolve())
-    run = f"{root.rstrip('/')}/{name}"
+    root = storage.absolute(storage_root)
+    run = storage.join(root, name)
     try:
         saved = read_run_options(run)
     except Exception as error:  # pyarrow raises many kinds for a bad URI
@@ -148,19 +146,12 @@ def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, lock
     from tune.cluster_plan import plan_resources
     from tune.results import collect_trials, format_summary, save_results, summarize
 
-    if options.data is None:
-        from au2bs.data.default import default_dataset
-
-        dataset = default_dataset()
-    else:
-        dataset = Path(options.data)
-    manifest = read_manifest(dataset)
-    splits = load_dataset(dataset, ("train", "val"))
+    dataset = choose_dataset(options.data)
+    splits = load_dataset(dataset.path, ("train", "val"))
     data = {
         "train": splits["train"].subset(options.train_fraction, options.seed),
         "val": splits["val"],
     }
-    provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
 
     # Without --address: a private local Ray, never one a `ray start` left running here.
     ray.init(
@@ -181,20 +172,22 @@ def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, lock
                 f"(--train-fraction {options.train_fraction}); validation used all {len(data['val'])}"
             )
         max_concurrent = options.max_concurrent or search.slots(options, gpus_per_trial)
-        _print_plan(options, dataset, data, gpus_per_trial, max_concurrent, resuming)
+        _print_plan(options, dataset.path, data, gpus_per_trial, max_concurrent, resuming)
         if not resuming:
             locks.append(RunLock.new_run(options.run_path))  # the folder and its lock, in one step
-            write_run_file(options.run_path, CONFIG_FILE, options.to_json().encode())
-            tuner = search.new_tuner(options, data, gpus_per_trial, provenance, max_concurrent)
+            storage.write_bytes(storage.join(options.run_path, CONFIG_FILE), options.to_json().encode())
+            tuner = search.new_tuner(options, data, gpus_per_trial, dataset.provenance, max_concurrent)
         else:
+            search.fetch_study(options)
             resume_at(search.study_storage(options), options.storage)  # where the run lies now
-            tuner = search.restored_tuner(options, data, gpus_per_trial, provenance)
+            tuner = search.restored_tuner(options, data, gpus_per_trial, dataset.provenance)
         start = time.monotonic()
         interrupts.searching = True
         try:
             tuner.fit()
         finally:
             interrupts.searching = False
+            search.publish_study(options)  # finished or interrupted, the run folder holds its study
         wall = time.monotonic() - start
         trials, _ = collect_trials(options.run_path, options)
         if trials.empty:

@@ -21,7 +21,8 @@ import json
 from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow.fs as pafs
+
+from tune import storage
 
 STATE_PREFIX = "experiment_state-"
 
@@ -36,17 +37,6 @@ class TrialFiles:
     path: str  # the trial's folder: a local path, or a URI for runs behind one
     history: pd.DataFrame | None  # one row per reported epoch; None before the first
     error: str | None  # error.txt, when the trial ever failed
-
-
-def filesystem_of(path: str) -> tuple[pafs.FileSystem, str]:
-    return pafs.FileSystem.from_uri(path) if "://" in path else (pafs.LocalFileSystem(), path)
-
-
-def _read_text(filesystem: pafs.FileSystem, path: str) -> str | None:
-    if filesystem.get_file_info(path).type != pafs.FileType.File:
-        return None
-    with filesystem.open_input_stream(path) as handle:
-        return handle.read().decode(errors="replace")
 
 
 def _history(text: str | None) -> pd.DataFrame | None:
@@ -80,44 +70,33 @@ def _plain_trial_fields(entry) -> dict:
 
 def read_trials(run_path: str) -> list[TrialFiles]:
     """Every trial of the run at `run_path` (a folder or URI), from plain files; ValueError if there is no state."""
-    filesystem, root = filesystem_of(run_path)
-    root = root.rstrip("/")
-    entries = filesystem.get_file_info(pafs.FileSelector(root, allow_not_found=True))
-    states = sorted(
-        e.base_name for e in entries if e.base_name.startswith(STATE_PREFIX) and e.base_name.endswith(".json")
-    )
+    root = run_path.rstrip("/")
+    states = [n for n in storage.names_in(root) if n.startswith(STATE_PREFIX) and n.endswith(".json")]
     if not states:
         raise ValueError("no experiment state yet")
-    state = json.loads(_read_text(filesystem, f"{root}/{states[-1]}") or "{}")
+    state = json.loads(storage.read_text(storage.join(root, states[-1])) or "{}")
     trials = []
     for entry in state.get("trial_data", []):
         fields = _plain_trial_fields(entry)
-        folder = f"{root}/{fields['folder']}" if fields["folder"] else None
+        folder = storage.join(root, fields["folder"]) if fields["folder"] else None
         history = error = None
         config = fields["config"]
-        if folder and filesystem.get_file_info(folder).type == pafs.FileType.Directory:
-            history = _history(_read_text(filesystem, f"{folder}/result.json"))
-            error = _read_text(filesystem, f"{folder}/error.txt")
+        if folder and storage.is_dir(folder):
+            history = _history(storage.read_text(storage.join(folder, "result.json")))
+            error = storage.read_text(storage.join(folder, "error.txt"))
             if not config:
-                config = json.loads(_read_text(filesystem, f"{folder}/params.json") or "{}")
+                config = json.loads(storage.read_text(storage.join(folder, "params.json")) or "{}")
         trials.append(
             TrialFiles(
                 trial_id=fields["trial_id"],
                 status=fields["status"],
                 config=config,
-                path=_with_scheme(folder, run_path) if folder else "",
+                path=folder or "",
                 history=history,
                 error=error,
             )
         )
     return trials
-
-
-def _with_scheme(path: str, run_path: str) -> str:
-    """pyarrow paths lose the URI scheme (bucket/runs/...): put it back for runs behind a URI."""
-    if "://" not in run_path or "://" in path:
-        return path
-    return f"{run_path.split('://', 1)[0]}://{path}"
 
 
 def failure_count(error_text: str | None) -> int:

@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 
 from au2bs.errors import InputError
-from tune.options import CONFIG_FILE
+from tune import storage
+from tune.artifacts import CONFIG_FILE
 
 LOCK_FILE = "driver.lock"
 LEASE_HEARTBEAT_S = 20.0
@@ -51,7 +52,7 @@ class RunLock:
 
     def __init__(self, run_path: str) -> None:
         self.run_path = run_path.rstrip("/")
-        self.is_uri = "://" in run_path
+        self.is_uri = storage.is_uri(run_path)
         self.previous: dict | None = None  # the holder of a stale lock this driver took over
         self._handle = None
         self._stop = threading.Event()
@@ -106,9 +107,7 @@ class RunLock:
     # -- URI: a lease with a heartbeat -------------------------------------------
 
     def _lease(self, new_run: bool) -> None:
-        from tune.results import read_run_text
-
-        text = read_run_text(f"{self.run_path}/{LOCK_FILE}")
+        text = storage.read_text(storage.join(self.run_path, LOCK_FILE))
         holder = _parse(text) if text else None
         if (
             holder
@@ -116,13 +115,13 @@ class RunLock:
             and time.time() - holder.get("heartbeat", 0) < LEASE_STALE_S
         ):
             raise InputError(f"run is in use by another driver ({_describe(holder)})", self.run_path)
-        if new_run and read_run_text(f"{self.run_path}/{CONFIG_FILE}") is not None:
+        if new_run and storage.read_text(storage.join(self.run_path, CONFIG_FILE)) is not None:
             raise InputError("a run of that name exists; pick another --name or --resume it", self.run_path)
         self.previous = holder if holder and holder.get("released") is None else None
         mine = _me()
         self._write_lease(mine)
         time.sleep(0.5)  # another driver that wrote at the same moment wins or loses here
-        again = _parse(read_run_text(f"{self.run_path}/{LOCK_FILE}") or "")
+        again = _parse(storage.read_text(storage.join(self.run_path, LOCK_FILE)) or "")
         if (again.get("host"), again.get("pid"), again.get("since")) != (
             mine["host"],
             mine["pid"],
@@ -138,9 +137,7 @@ class RunLock:
         self._thread.start()
 
     def _write_lease(self, record: dict) -> None:
-        from tune.results import write_run_file
-
-        write_run_file(self.run_path, LOCK_FILE, (json.dumps(record) + "\n").encode())
+        storage.write_bytes(storage.join(self.run_path, LOCK_FILE), (json.dumps(record) + "\n").encode())
 
     # -- both ------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from pathlib import Path
 
@@ -13,24 +14,50 @@ from ray.tune.search import ConcurrencyLimiter
 
 from au2bs.data import SplitArrays
 from au2bs.data.default import cache_root
+from au2bs.models.space import architecture_space, research_point
+from tune import storage
+from tune.artifacts import METRIC, MODE, OPTUNA_FILE
 from tune.bridge import NumberedOptunaSearch, RelocatableSearchGenerator, TruthfulOptunaSearch
 from tune.deadline import DeadlineSearcher
 from tune.options import SearchOptions
-from tune.spaces import architecture_space, research_point, to_ray
-from tune.trainable import METRIC, MODE, TrialSettings, train_trial
+from tune.spaces import to_ray
+from tune.trainable import TrialSettings, train_trial
 
-OPTUNA_FILE = "optuna.db"
 REPORTED_METRICS = {METRIC: "val MSE", "val_r2": "val R2", "epoch": "epoch"}
 
 
+def _study_file(options: SearchOptions) -> Path:
+    """Where the driver keeps the study: in the run folder, or for a run behind a URI in the cache
+    (SQLite needs a local file), from where `publish_study` copies it into the run folder."""
+    if not storage.is_uri(options.run_path):
+        return Path(options.run_path) / OPTUNA_FILE
+    digest = hashlib.sha256(options.run_path.encode()).hexdigest()[:16]
+    return cache_root() / "optuna" / digest / OPTUNA_FILE
+
+
 def study_storage(options: SearchOptions) -> str:
-    """SQLite URL of the Optuna study, inside the run folder when it is local."""
-    if options.is_uri:
-        folder = cache_root() / "optuna" / options.name
-    else:
-        folder = Path(options.run_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / OPTUNA_FILE}"
+    """SQLite URL of the Optuna study the driver writes."""
+    path = _study_file(options)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def fetch_study(options: SearchOptions) -> None:
+    """Before a run behind a URI resumes: its study from the run folder, unless the cache has a newer one
+    (a driver killed before it could publish)."""
+    if not storage.is_uri(options.run_path):
+        return
+    remote, local = storage.join(options.run_path, OPTUNA_FILE), _study_file(options)
+    remote_time = storage.modified(remote)
+    if remote_time is not None and (not local.is_file() or local.stat().st_mtime < remote_time):
+        storage.copy_file(remote, str(local))
+
+
+def publish_study(options: SearchOptions) -> None:
+    """A run behind a URI gets its study into the run folder (end of search, interrupt)."""
+    local = _study_file(options)
+    if storage.is_uri(options.run_path) and local.is_file():
+        storage.copy_file(str(local), storage.join(options.run_path, OPTUNA_FILE))
 
 
 # TPE samples at random until this many trials are in the study (Optuna's

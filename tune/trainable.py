@@ -21,11 +21,7 @@ from ray import tune as ray_tune
 
 from au2bs.data import SplitArrays
 from au2bs.train import DivergedError, EpochRecord, TrainConfig, Trainer, load_checkpoint
-from tune.bridge import TRIAL_NUMBER
-
-CHECKPOINT_FILE = "checkpoint.pt"
-METRIC = "val_mse"  # validation MSE over the 52 blendshapes: comparable across architectures
-MODE = "min"
+from tune.artifacts import CHECKPOINT_FILE, METRIC, TRIAL_NUMBER
 
 
 @dataclass(frozen=True)

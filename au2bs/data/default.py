@@ -13,7 +13,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from au2bs.constants import MANIFEST_FILE
@@ -51,3 +51,24 @@ def default_dataset(
     log(f"building the dataset into {dataset}")
     build_dataset(raw, dataset, BuildOptions(seed=config.seed), progress=progress, log=log)
     return dataset
+
+
+@dataclass(frozen=True)
+class ChosenDataset:
+    """The dataset a command trains on, and the provenance its checkpoints record."""
+
+    path: Path
+    manifest: dict
+
+    @property
+    def provenance(self) -> dict:
+        """What a checkpoint needs to predict as the dataset was built: where, and the AU preprocessing."""
+        return {"dataset": str(self.path), "au_options": self.manifest["options"]["au"]}
+
+
+def choose_dataset(data: str | Path | None) -> ChosenDataset:
+    """`--data` as given, or the built-in dataset when it is None; InputError if it is not a dataset."""
+    from au2bs.data.load import read_manifest
+
+    path = default_dataset() if data is None else Path(data)
+    return ChosenDataset(path.resolve(), read_manifest(path))

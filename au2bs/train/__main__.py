@@ -10,14 +10,14 @@ from pathlib import Path
 
 import torch
 
-from au2bs.data import load_dataset, read_manifest
+from au2bs.data import load_dataset
+from au2bs.data.default import choose_dataset
 from au2bs.errors import InputError
 from au2bs.models import ARCHITECTURES
+from au2bs.train.checkpoint import CHECKPOINT_FILE
 from au2bs.train.config import TrainConfig
 from au2bs.train.report import format_metrics
 from au2bs.train.trainer import DivergedError, EpochRecord, Trainer
-
-CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -110,39 +110,32 @@ def main(argv: list[str] | None = None) -> int:
         config = _config(args)
         device = _device(args.device)
         out = Path(args.out)
-        checkpoint = out / CHECKPOINT_NAME
+        checkpoint = out / CHECKPOINT_FILE
         if checkpoint.exists() and not (args.resume or args.force):
             raise InputError(
                 "already holds a checkpoint; use --resume to continue or --force to start over", out
             )
         if args.resume and not checkpoint.exists():
             raise InputError("--resume: no checkpoint to continue from", checkpoint)
-        if args.data is None:
-            from au2bs.data.default import default_dataset
-
-            dataset = default_dataset()
-        else:
-            dataset = Path(args.data)
-        manifest = read_manifest(dataset)
-        data = load_dataset(dataset)
+        dataset = choose_dataset(args.data)
+        data = load_dataset(dataset.path)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    provenance = {"dataset": str(Path(dataset).resolve()), "au_options": manifest["options"]["au"]}
     if args.resume:
         trainer = Trainer.from_checkpoint(checkpoint, data["train"], data["val"], device)
         # --epochs is the total to reach; everything else comes from the checkpoint.
         trainer.config = replace(trainer.config, epochs=args.epochs)
         print(f"resuming {trainer.config.arch} at epoch {trainer.epoch} of {args.epochs}")
     else:
-        trainer = Trainer(config, data["train"], data["val"], device, provenance)
+        trainer = Trainer(config, data["train"], data["val"], device, dataset.provenance)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(trainer.config.to_dict(), indent=1) + "\n")
     print(
-        f"{trainer.config.arch} on {dataset}: {len(trainer.train_indices)} train / {len(data['val'])} val sequences, "
+        f"{trainer.config.arch} on {dataset.path}: {len(trainer.train_indices)} train / {len(data['val'])} val sequences, "
         f"{sum(p.numel() for p in trainer.model.parameters()):,} parameters, {trainer.device}"
     )
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+CHECKPOINT_FILE = "checkpoint.pt"  # the file name in a training folder and in each trial checkpoint
 CHECKPOINT_FORMAT = "au2bs-checkpoint"
 CHECKPOINT_VERSION = 1
 

@@ -1,0 +1,62 @@
+"""What a run folder holds and what the trials table calls its columns: one definition each.
+
+Light on purpose (no Ray, no Optuna): inspection imports it without the search stack.
+"""
+
+from __future__ import annotations
+
+from au2bs.train.checkpoint import CHECKPOINT_FILE  # inside every trial checkpoint folder
+
+CONFIG_FILE = "config.json"  # the resolved search settings (tune.options.SearchOptions)
+TRIALS_FILE = "trials.parquet"  # one row per trial
+SUMMARY_FILE = "summary.json"  # the best configuration and the search's figures
+OPTUNA_FILE = "optuna.db"  # the Optuna study (SQLite)
+DEFAULT_STORAGE = "./runs"  # where run folders go without --storage
+
+METRIC = "val_mse"  # validation MSE over the 52 blendshapes: comparable across architectures
+MODE = "min"
+METRIC_COLUMNS = (METRIC, "val_r2", "val_r2_per_channel", "val_mse_all", "val_f1")
+TRIAL_NUMBER = "study_trial"  # config key and column: the Optuna trial number, not a hyperparameter
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "CONFIG_FILE",
+    "DEFAULT_STORAGE",
+    "METRIC",
+    "METRIC_COLUMNS",
+    "MODE",
+    "OPTUNA_FILE",
+    "SUMMARY_FILE",
+    "TRIALS_FILE",
+    "TRIAL_NUMBER",
+    "best_column",
+    "config_column",
+    "config_columns",
+    "last_column",
+    "param_of",
+]
+
+
+def config_column(param: str) -> str:
+    """The trials-table column of a hyperparameter."""
+    return f"config/{param}"
+
+
+def best_column(metric: str = METRIC) -> str:
+    """The column of a metric at the trial's best epoch."""
+    return f"best/{metric}"
+
+
+def last_column(metric: str = METRIC) -> str:
+    """The column of a metric at the trial's last reported epoch."""
+    return f"last/{metric}"
+
+
+def config_columns(columns) -> list[str]:
+    """The hyperparameter columns among `columns` (a DataFrame's, for instance)."""
+    return [c for c in columns if c.startswith("config/")]
+
+
+def param_of(column: str) -> str:
+    """The hyperparameter a config column holds."""
+    return column.split("/", 1)[1]
