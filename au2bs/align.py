@@ -1,6 +1,6 @@
 """Putting an AU stream and a blendshape stream on one clock.
 
-Pure numpy, shared by the dataset builder and by prediction so that a model
+Numpy and scipy, shared by the dataset builder and by prediction so that a model
 sees at inference exactly the preprocessing it was trained on.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from au2bs.constants import AU_MAX_INTENSITY, LIVELINK_FPS
 
 # The research smoothed both signals with a 6-frame rolling mean (then a
 # Savitzky-Golay filter) before cross-correlating; two moving averages give
-# the same low-pass effect without scipy.
+# the same low-pass effect.
 LAG_SMOOTHING_FRAMES = (6, 5)
 
 
@@ -94,16 +95,14 @@ def resample_mask(times: np.ndarray, mask: np.ndarray, at: np.ndarray) -> np.nda
 
 
 def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
-    """Centred moving average along axis 0 with edge-replicating padding."""
+    """Centred moving average along axis 0 with edge-replicating padding, as float64.
+
+    An even window reaches one frame further ahead than back (frames // 2
+    after, (frames - 1) // 2 before): scipy's `origin=-1` for even sizes.
+    """
     if frames <= 1:
         return values
-    kernel = np.ones(frames) / frames
-    before, after = (frames - 1) // 2, frames // 2
-    one_d = values.ndim == 1
-    columns = values[:, None] if one_d else values
-    padded = np.pad(columns, ((before, after), (0, 0)), mode="edge")
-    out = np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(columns.shape[1])], 1)
-    return out[:, 0] if one_d else out
+    return uniform_filter1d(values, frames, axis=0, output=np.float64, mode="nearest", origin=frames % 2 - 1)
 
 
 def estimate_lag(reference: np.ndarray, delayed: np.ndarray, max_lag: int) -> tuple[int, float]:

@@ -14,23 +14,29 @@ memory stays O(B T^2) (the attention weights) instead of O(B T^2 A).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 
-def decode_with_attention(
-    keys: Tensor,
-    energy_weight: Tensor,
-    memory: Tensor,
-    input_x: Tensor,
-    h0: Tensor,
-    weight_hh: Tensor,
-    bias_hh: Tensor,
-    query_weight: Tensor,
-    context_weight: Tensor,
-    padding: Tensor | None,
-) -> tuple[Tensor, Tensor]:
+class DecoderInputs(NamedTuple):
+    """The decoder's inputs in call order; the backward returns their gradients in the same order."""
+
+    keys: Tensor  # (B, T, A) prepared attention keys (see `AdditiveAttention.prepare`)
+    energy_weight: Tensor  # (A,) prepared v_a
+    memory: Tensor  # (B, T, H) encoder outputs
+    input_x: Tensor  # (B, T, 3H) the x_t share of the GRU input projection, b_ih included
+    h0: Tensor  # (B, H) initial decoder state
+    weight_hh: Tensor  # (3H, H) the GRU cell's hidden projection
+    bias_hh: Tensor  # (3H,)
+    query_weight: Tensor  # (A, H) prepared W_a
+    context_weight: Tensor  # (3H, H) the context's share of the GRU cell's W_ih
+    padding: Tensor | None  # (B, T) bool, True where scores are masked out; None attends everywhere
+
+
+def decode_with_attention(*args: Tensor | None, **kwargs: Tensor | None) -> tuple[Tensor, Tensor]:
     """Runs the decoder over all steps.
 
     At step t, with h = h_{t-1}: scores = sigmoid(keys + query_weight h) @
@@ -39,22 +45,24 @@ def decode_with_attention(
     input_x[:, t] + context_weight c_t and hidden projection weight_hh h + bias_hh.
 
     Args:
-        keys: (B, T, A) prepared attention keys (see `AdditiveAttention.prepare`).
-        energy_weight: (A,) prepared v_a.
-        memory: (B, T, H) encoder outputs.
-        input_x: (B, T, 3H) the x_t share of the GRU input projection, b_ih included.
-        h0: (B, H) initial decoder state.
-        weight_hh: (3H, H), bias_hh: (3H,) the GRU cell's hidden projection.
-        query_weight: (A, H) prepared W_a.
-        context_weight: (3H, H) the context's share of the GRU cell's W_ih.
-        padding: (B, T) bool, True where scores are masked out; None attends everywhere.
+        *args, **kwargs: the fields of `DecoderInputs`, positionally or by name.
 
     Returns:
         states (B, T, H) = h_1..h_T and contexts (B, T, H) = c_1..c_T.
     """
-    return _AttentionDecoder.apply(
-        keys, energy_weight, memory, input_x, h0, weight_hh, bias_hh, query_weight, context_weight, padding
-    )
+    # autograd.Function.apply sees only positional tensors, so the tuple is spread.
+    return _AttentionDecoder.apply(*DecoderInputs(*args, **kwargs))
+
+
+def softmax_backward(grad_output: Tensor, output: Tensor, dim: int, out: Tensor | None = None) -> Tensor:
+    """The gradient of a softmax's input from its output y and output gradient g.
+
+    y (g - sum(g y)) along `dim`: 0 wherever y is 0 (masked positions).
+    `out` may be given to reuse a buffer; it must not alias the arguments.
+    """
+    out = torch.mul(grad_output, output, out=out)  # g y, as scratch
+    dot = out.sum(dim, keepdim=True)  # sum(g y)
+    return torch.sub(grad_output, dot, out=out).mul_(output)
 
 
 def _gate_slices(hidden: int) -> tuple[slice, slice, slice, slice, slice]:
@@ -70,26 +78,18 @@ def _gate_slices(hidden: int) -> tuple[slice, slice, slice, slice, slice]:
 
 class _AttentionDecoder(torch.autograd.Function):
     @staticmethod
-    def forward(
-        ctx: FunctionCtx,
-        keys: Tensor,
-        energy_weight: Tensor,
-        memory: Tensor,
-        input_x: Tensor,
-        h0: Tensor,
-        weight_hh: Tensor,
-        bias_hh: Tensor,
-        query_weight: Tensor,
-        context_weight: Tensor,
-        padding: Tensor | None,
-    ) -> tuple[Tensor, Tensor]:
+    def forward(ctx: FunctionCtx, *args: Tensor | None) -> tuple[Tensor, Tensor]:
+        inputs = DecoderInputs(*args)
+        keys, energy_weight, memory, h0 = inputs.keys, inputs.energy_weight, inputs.memory, inputs.h0
+        padding = inputs.padding
         batch, steps, _ = keys.shape
         hidden = h0.shape[1]
         r_, z_, n_, rz_, q_ = _gate_slices(hidden)
         # W_hh h and W_a h in one matmul: the query is the previous state.
-        state_weight = torch.cat([weight_hh, query_weight]).t().contiguous()  # (H, 3H + A)
-        state_bias = torch.cat([bias_hh, bias_hh.new_zeros(query_weight.shape[0])])  # (3H + A,)
-        context_t = context_weight.t().contiguous()  # (H, 3H)
+        state_weight = torch.cat([inputs.weight_hh, inputs.query_weight]).t().contiguous()  # (H, 3H + A)
+        bias_hh, attention = inputs.bias_hh, inputs.query_weight.shape[0]
+        state_bias = torch.cat([bias_hh, bias_hh.new_zeros(attention)])  # (3H + A,)
+        context_t = inputs.context_weight.t().contiguous()  # (H, 3H)
 
         # Everything the backward needs, written in place step by step.
         states = h0.new_empty(steps + 1, batch, hidden)  # (T + 1, B, H): h_0 .. h_T
@@ -108,7 +108,7 @@ class _AttentionDecoder(torch.autograd.Function):
         g_r, g_z, g_n, g_rz = (gates[..., s].unbind(0) for s in (r_, z_, n_, rz_))
         alpha, alpha_row = weights.unbind(0), weights.unsqueeze(2).unbind(0)  # (B, T), (B, 1, T)
         context, context_row = contexts.unbind(0), contexts.unsqueeze(2).unbind(0)  # (B, H), (B, 1, H)
-        x_t = input_x.unbind(1)  # (B, 3H) each
+        x_t = inputs.input_x.unbind(1)  # (B, 3H) each
         gate_x_rz, gate_x_n = gate_x[:, rz_], gate_x[:, n_]
 
         for t in range(steps):
@@ -185,7 +185,7 @@ class _AttentionDecoder(torch.autograd.Function):
             torch.addmm(grad_c[t], dx[t], context_w, out=d_context[t])  # (B, H)
             torch.bmm(d_context_row[t], memory_t, out=d_alpha)  # (B, 1, T)
             # through the softmax; 0 at masked positions, where alpha is 0
-            d_scores.copy_(torch._softmax_backward_data(d_alpha_flat, alpha[t], 1, d_scores.dtype))
+            softmax_backward(d_alpha_flat, alpha[t], 1, out=d_scores)
             # The energies, recomputed: scores = sigmoid(keys + q) @ v.
             torch.add(keys, p_query[t], out=energy).sigmoid_()  # (B, T, A)
             grad_energy_weight.addmm_(d_scores_flat, energy_rows)  # (1, A)
@@ -201,15 +201,15 @@ class _AttentionDecoder(torch.autograd.Function):
         grad_context_weight = grad_gate_x.view(steps * batch, -1).t() @ contexts.view(steps * batch, hidden)
         # d memory = alpha^T d_context, all steps at once.
         grad_memory = torch.bmm(weights.permute(1, 2, 0), grad_context_all.transpose(0, 1))  # (B, T, H)
-        return (
-            grad_keys,
-            grad_energy_weight.squeeze(0),
-            grad_memory,
-            grad_gate_x.transpose(0, 1),  # input_x
-            dh,  # h0
-            grad_state_weight[:, : 3 * hidden].t(),  # weight_hh
-            grad_projected[..., : 3 * hidden].sum((0, 1)),  # bias_hh
-            grad_state_weight[:, 3 * hidden :].t(),  # query_weight
-            grad_context_weight,
-            None,  # padding
+        return DecoderInputs(
+            keys=grad_keys,
+            energy_weight=grad_energy_weight.squeeze(0),
+            memory=grad_memory,
+            input_x=grad_gate_x.transpose(0, 1),
+            h0=dh,
+            weight_hh=grad_state_weight[:, : 3 * hidden].t(),
+            bias_hh=grad_projected[..., : 3 * hidden].sum((0, 1)),
+            query_weight=grad_state_weight[:, 3 * hidden :].t(),
+            context_weight=grad_context_weight,
+            padding=None,
         )

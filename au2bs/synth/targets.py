@@ -20,8 +20,7 @@ from au2bs.errors import InputError
 from au2bs.formats import LiveLinkTake, read_livelink
 from au2bs.synth.config import SynthConfig
 from au2bs.synth.observe import observe
-from au2bs.synth.speakers import draw_speaker
-from au2bs.synth.utterance import (
+from au2bs.synth.record import (
     OUTLIER_ELIGIBLE,
     OUTLIER_MIN_FRAMES,
     TAKE_SEEDS,
@@ -29,6 +28,7 @@ from au2bs.synth.utterance import (
     rng_for,
     utterance_id,
 )
+from au2bs.synth.speakers import draw_speaker
 
 # Driver = sum of weight x channel (clipped to 0-1). Weights above 1 stretch
 # channels that ARKit keeps small (JawOpen rarely passes 0.4, MouthPress 0.1).

@@ -1,14 +1,15 @@
-"""One utterance in memory: both recordings, the true lag and the known part.
+"""Utterances in memory: a synthetic reading simulated, the corpus's stream of them.
 
-`simulate` yields the corpus's utterances in order; `aligned` puts one on
-the Live Link clock with the true alignment, for experiments that need
-(x, y) pairs without going through files and lag estimation.
+`simulate` yields the corpus's utterances in order (synthetic, or cut from
+real takes by `targets.py`); `aligned` puts one on the Live Link clock with
+the true alignment, for experiments that need (x, y) pairs without going
+through files and lag estimation. The `Utterance` record itself, shared with
+`targets.py`, lives in `record.py`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,42 +18,25 @@ from au2bs.synth.config import SynthConfig
 from au2bs.synth.drivers import muscle_drivers
 from au2bs.synth.face import known_part, render
 from au2bs.synth.hidden import hidden_parts
-from au2bs.synth.observe import OpenFaceStream, observe
+from au2bs.synth.observe import observe
+from au2bs.synth.record import (
+    OUTLIER_ELIGIBLE,
+    OUTLIER_MIN_FRAMES,
+    READING_SEEDS,
+    SCRIPT_SEEDS,
+    SESSION_SEEDS,
+    SPEAKER_SEEDS,
+    Utterance,
+    rng_for,
+    utterance_id,
+)
 from au2bs.synth.speakers import VOICES, SpeakerProfile, draw_speaker
 from au2bs.synth.speech import Script, draw_script, script_quantiles, speech_motion, time_script
+from au2bs.synth.targets import real_target_utterances
 
 FINE = 4  # driver grid: 4 samples per Live Link frame (240 Hz), so OpenFace's
 # ~58 fps samples interpolate smooth drivers, not 60 fps steps
-# Streams of seeds: each kind of draw has its own, so adding speakers or
-# voices never changes the others (items share stratified script lengths).
-SPEAKER_SEEDS, SCRIPT_SEEDS, READING_SEEDS, SESSION_SEEDS, TAKE_SEEDS = 1, 2, 3, 4, 5
-# Only utterances of 4 s or more can lose over 1 s of video and keep a
-# usable rest; about 80 % are that long, so their outlier chance is scaled up.
-OUTLIER_MIN_FRAMES, OUTLIER_ELIGIBLE = 4 * LIVELINK_FPS, 0.8
 _VOICE_CODE = {name: code for code, name in enumerate(VOICES)}
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """Both recordings of one utterance and what the generator knows about it."""
-
-    id: str
-    speaker: str
-    voice: str
-    lag_frames: float  # Live Link starts this many 60 fps frames before the video
-    livelink: np.ndarray  # (N, 61) channel values as written
-    livelink_times: np.ndarray  # (N,) seconds of the day, for the timecodes
-    openface: OpenFaceStream
-    known: np.ndarray | None  # (N, 61) AU-determined part; None for real targets
-
-
-def rng_for(seed: int, *parts: int) -> np.random.Generator:
-    """An independent generator for one (kind, index, ...) of one master seed."""
-    return np.random.default_rng(np.random.SeedSequence([seed, *parts]))
-
-
-def utterance_id(speaker: str, voice: str, item: int) -> str:
-    return f"{speaker}_{voice}_{item + 1:03d}"
 
 
 def session_start(seed: int, speaker: int) -> float:
@@ -112,8 +96,6 @@ def synthetic_utterance(
 def simulate(config: SynthConfig) -> Iterator[Utterance]:
     """The corpus's utterances in order: speaker, voice, item."""
     if config.targets_from is not None:
-        from au2bs.synth.targets import real_target_utterances
-
         yield from real_target_utterances(config)
         return
     items = config.utterances_per_voice
