@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from au2bs import align
+from au2bs import align, cli
 from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
@@ -95,22 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", required=True, help="folder for the Live Link Face CSVs (one per input, same name)"
     )
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
-    args = parser.parse_args(argv)
+    cli.add_device(parser)
+    return cli.run_main(parser, _predict, argv)
+
+
+def _predict(args: argparse.Namespace) -> int:
     try:
-        try:
-            predictor = Predictor(args.checkpoint, args.device)
-        except (FileNotFoundError, ValueError) as error:
-            raise InputError(str(error)) from None
-        # Read and check every input first: a bad file stops the run before any output exists.
-        prepared = [prepare_openface(path, predictor.au_options) for path in _inputs(Path(args.openface))]
-        out = Path(args.out)
-        clashes = [p.path.name for p in prepared if (out / p.path.name).exists()]
-        if clashes:
-            raise InputError(f"would overwrite {', '.join(clashes[:3])}; choose another --out", out)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        predictor = Predictor(args.checkpoint, cli.device(args.device))
+    except (FileNotFoundError, ValueError) as error:
+        raise InputError(str(error)) from None
+    # Read and check every input first: a bad file stops the run before any output exists.
+    prepared = [prepare_openface(path, predictor.au_options) for path in _inputs(Path(args.openface))]
+    out = Path(args.out)
+    clashes = [p.path.name for p in prepared if (out / p.path.name).exists()]
+    if clashes:
+        raise InputError(f"would overwrite {', '.join(clashes[:3])}; choose another --out", out)
     missing = NUM_LIVELINK - len(predictor.output_names)
     if missing:
         print(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from au2bs import cli
 from au2bs.errors import InputError
 from au2bs.train.checkpoint_eval import CheckpointEvaluation, evaluate_checkpoint, export_livelink
 from tune import storage
@@ -104,7 +105,9 @@ def best_checkpoint_file(run: Run) -> Path:
     from au2bs.data.default import cache_root
 
     # Checkpoints never change once written: a fetched copy is kept.
-    local = cache_root() / "checkpoints" / hashlib.sha256(checkpoint.encode()).hexdigest()[:16] / CHECKPOINT_FILE
+    local = (
+        cache_root() / "checkpoints" / hashlib.sha256(checkpoint.encode()).hexdigest()[:16] / CHECKPOINT_FILE
+    )
     if not local.is_file():
         try:
             storage.copy_file(checkpoint, str(local))
@@ -143,22 +146,18 @@ def worst_channels(metrics: dict, count: int = 10) -> list[tuple[str, float, flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        run = open_run(args.run)
-        if args.checkpoint_only:
-            print(best_checkpoint_file(run).parent)  # local: a run behind a URI has it fetched
-            return 0
-        if not run.has_result:
-            raise InputError(no_best_reason(run.trials), run.path)
-        report = summary_dict(run)
-        evaluation = None
-        if args.evaluate or args.export or args.plots:
-            evaluation = evaluate_best(run)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return cli.run_main(_parser(), _inspect, argv)
 
+
+def _inspect(args: argparse.Namespace) -> int:
+    run = open_run(args.run)
+    if args.checkpoint_only:
+        print(best_checkpoint_file(run).parent)  # local: a run behind a URI has it fetched
+        return 0
+    if not run.has_result:
+        raise InputError(no_best_reason(run.trials), run.path)
+    report = summary_dict(run)
+    evaluation = evaluate_best(run) if args.evaluate or args.export or args.plots else None
     if evaluation is not None:
         metrics = evaluation.metrics
         report["test"] = {
@@ -170,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.plots:
             from tune.plots import draw_all
 
-            report["plots"] = [str(p) for p in draw_all(run, evaluation.predictions, evaluation.split, Path(args.plots))]
+            report["plots"] = [
+                str(p) for p in draw_all(run, evaluation.predictions, evaluation.split, Path(args.plots))
+            ]
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0

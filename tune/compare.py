@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from au2bs.errors import InputError
+from au2bs import cli
 from au2bs.models import get_architecture
 from au2bs.models.speed import FRAME_BUDGET_MS, inference_speed
 from tune import storage
@@ -105,20 +105,23 @@ def bar_chart(rows: list[dict], folder: Path) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tune.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "runs", nargs="+", help="run folders (or URIs) of tune.run, one per architecture or more"
     )
     parser.add_argument("--plots", metavar="DIR", help="also write a bar chart of test MSE per architecture")
     parser.add_argument("--json", action="store_true", help="print the leaderboard as JSON")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli.run_main(_parser(), _compare, argv)
+
+
+def _compare(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # per-frame latency as one live stream would see it
-    try:
-        rows = [leaderboard_row(open_run(path)) for path in args.runs]
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    rows = [leaderboard_row(open_run(path)) for path in args.runs]
     rows.sort(key=lambda row: math.inf if math.isnan(row["val_mse"]) else row["val_mse"])
     if args.json:
         print(json.dumps(rows, indent=1))

@@ -7,38 +7,80 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from au2bs import cli
 from au2bs.errors import InputError
 from au2bs.models import ARCHITECTURES
 from tune import storage
 from tune.artifacts import CONFIG_FILE, DEFAULT_STORAGE
 
 
+def _flag(help: str, default=None, smoke=None, minimum: str | None = None, choices=None, flag=None):
+    """A SearchOptions field that is also a `tune.run` flag.
+
+    Args:
+        help: the flag's help; "(default: ...)" is added from `default`.
+        smoke: the value --smoke-test uses instead of the default.
+        minimum: ">0" or ">=0": the value check every source of the field gets (flag or config.json).
+        flag: the flag's name when it is not the field's (e.g. --time-budget for time_budget_s).
+    """
+    metadata = {"help": help, "default": default, "smoke": smoke, "minimum": minimum}
+    return field(metadata={**metadata, "choices": choices, "flag": flag})
+
+
 @dataclass(frozen=True)
 class SearchOptions:
-    """One search, fully resolved; saved as the run folder's config.json."""
+    """One search, fully resolved; saved as the run folder's config.json.
+
+    The fields with flag metadata are `tune.run`'s flags (`parser` derives them);
+    arch, data, seed, storage and name are flags with checks of their own.
+    """
 
     arch: str
     data: str | None  # None = the built-in synthetic dataset
-    num_samples: int
-    max_epochs: int
-    grace_period: int
-    reduction_factor: int
-    scheduler: str  # "asha" | "fifo"
-    search: str  # "optuna" | "random"
-    time_budget_s: float | None
-    cpus_per_trial: float
-    gpus_per_trial: float | None  # None = decide from the cluster's GPUs
-    max_concurrent: int | None  # None = as many as the resources hold
+    # The default budget fits in under 10 minutes for grunet0.5 on a 2-core
+    # machine, and still gives ASHA rungs to prune at (epochs 1, 3, 9).
+    num_samples: int = _flag("trials to run", 12, smoke=4, minimum=">0")
+    max_epochs: int = _flag("epochs of a trial that is never stopped", 9, smoke=3, minimum=">0")
+    grace_period: int = _flag("ASHA: epochs before a trial can be stopped", 1, minimum=">0")
+    reduction_factor: int = _flag("ASHA: keep 1 in N at each rung", 3, minimum=">0")
+    scheduler: str = _flag(
+        "asha stops poor trials early; fifo runs every trial to the end", "asha", choices=("asha", "fifo")
+    )
+    search: str = _flag(
+        "optuna = multivariate TPE; random = random sampling, for comparison",
+        "optuna",
+        choices=("optuna", "random"),
+    )
+    time_budget_s: float | None = _flag(
+        "seconds after which no new trial starts; running trials finish", minimum=">0", flag="--time-budget"
+    )
+    train_fraction: float = _flag(
+        "share of the training sequences each trial trains on, for quick searches (1 = all)", 0.25, smoke=0.05
+    )
+    cpus_per_trial: float = _flag("CPUs reserved per trial; also its PyTorch threads", 1.0, minimum=">0")
+    gpus_per_trial: float | None = _flag(
+        "GPUs per trial; a fraction packs trials on a GPU, e.g. 0.25 = 4 per GPU (without it: 0 without "
+        "GPUs, 0.25 with; on a cluster whose GPU workers have not started yet, give it and the trials "
+        "wait for them)",
+        minimum=">=0",
+    )
+    max_concurrent: int | None = _flag(
+        "trials at once (without it: as many as the resources hold now; give it on an autoscaling "
+        "cluster, which grows only as far as the waiting trials ask)",
+        minimum=">0",
+    )
     seed: int
     storage: str
     name: str
-    address: str | None
-    keep_checkpoints: int
-    max_failures: int
-    train_fraction: float  # share of the training split each trial uses (the default budget)
+    address: str | None = _flag(
+        "join an existing Ray cluster ('auto' on a cluster node); without it: a private local Ray. "
+        "On several nodes, --storage must be shared (a URI or NFS)"
+    )
+    keep_checkpoints: int = _flag("best checkpoints kept per trial, besides the latest", 2, minimum=">0")
+    max_failures: int = _flag("retries of a trial whose worker died", 3, minimum=">=0")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1) + "\n"
@@ -65,19 +107,18 @@ class SearchOptions:
 
     @property
     def run_path(self) -> str:
-        return f"{self.storage.rstrip('/')}/{self.name}"
+        return storage.join(self.storage, self.name)
 
 
-# The default budget: fits in under 10 minutes for grunet0.5 on a 2-core
-# machine, and still gives ASHA rungs to prune at (epochs 1, 3, 9).
-DEFAULTS = {
-    "num_samples": 12,
-    "max_epochs": 9,
-    "grace_period": 1,
-    "reduction_factor": 3,
-    "train_fraction": 0.25,
-}
-SMOKE = {"num_samples": 4, "max_epochs": 3, "train_fraction": 0.05}
+FLAG_FIELDS = tuple(f for f in fields(SearchOptions) if "help" in f.metadata)
+
+
+def _flag_name(f) -> str:
+    return f.metadata["flag"] or "--" + f.name.replace("_", "-")
+
+
+def _scalar_type(declared: str):
+    return {"int": int, "float": float, "str": str}[declared.split("|")[0].strip()]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -89,75 +130,23 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--arch",
-        help=f"architecture(s) to search: one of {', '.join(ARCHITECTURES)}; several separated by commas, "
-        "or 'all' (each gets the same budget and seed, one after another)",
+        help=f"architecture(s) to search, required unless --resume: one of {', '.join(ARCHITECTURES)}; "
+        "several separated by commas, or 'all' (each gets the same budget and seed, one after another)",
     )
-    p.add_argument(
-        "--data", help="dataset from `python -m au2bs.data build` (default: the built-in synthetic dataset)"
-    )
+    cli.add_data(p)
     p.add_argument("--show-space", action="store_true", help="print the architecture's search space and exit")
-    p.add_argument("--num-samples", type=int, help=f"trials to run (default: {DEFAULTS['num_samples']})")
-    p.add_argument(
-        "--max-epochs",
-        type=int,
-        help=f"epochs of a trial that is never stopped (default: {DEFAULTS['max_epochs']})",
-    )
-    p.add_argument(
-        "--grace-period",
-        type=int,
-        help=f"ASHA: epochs before a trial can be stopped (default: {DEFAULTS['grace_period']})",
-    )
-    p.add_argument(
-        "--reduction-factor",
-        type=int,
-        help=f"ASHA: keep 1 in N at each rung (default: {DEFAULTS['reduction_factor']})",
-    )
-    p.add_argument(
-        "--scheduler",
-        choices=("asha", "fifo"),
-        default="asha",
-        help="asha stops poor trials early; fifo runs every trial to the end (default: %(default)s)",
-    )
-    p.add_argument(
-        "--search",
-        choices=("optuna", "random"),
-        default="optuna",
-        help="optuna = multivariate TPE; random = random sampling, for comparison (default: %(default)s)",
-    )
-    p.add_argument(
-        "--time-budget",
-        type=float,
-        help="seconds after which no new trial starts; running trials finish (default: none)",
-    )
-    p.add_argument(
-        "--train-fraction",
-        type=float,
-        help=f"share of the training sequences each trial trains on, for quick searches (default: {DEFAULTS['train_fraction']}; 1 = all)",
-    )
-    p.add_argument(
-        "--cpus-per-trial",
-        type=float,
-        default=1.0,
-        help="CPUs reserved per trial; also its PyTorch threads (default: %(default)s)",
-    )
-    p.add_argument(
-        "--gpus-per-trial",
-        type=float,
-        help="GPUs per trial; a fraction packs trials on a GPU, e.g. 0.25 = 4 per GPU (default: 0 without GPUs, 0.25 with; "
-        "on a cluster whose GPU workers have not started yet, give it and the trials wait for them)",
-    )
-    p.add_argument(
-        "--max-concurrent",
-        type=int,
-        help="trials at once (default: as many as the resources hold now; give it on an autoscaling "
-        "cluster, which grows only as far as the waiting trials ask)",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="master seed: the sampler's and, derived per trial, each trial's (default: %(default)s)",
-    )
+    for f in FLAG_FIELDS:
+        meta = f.metadata
+        default = "none" if meta["default"] is None else meta["default"]
+        p.add_argument(
+            _flag_name(f),
+            dest=f.name,
+            metavar=None if meta["choices"] else _flag_name(f)[2:].upper().replace("-", "_"),
+            type=_scalar_type(f.type),
+            choices=meta["choices"],
+            help=f"{meta['help']} (default: {default})",
+        )
+    cli.add_seed(p, "master seed: the sampler's and, derived per trial, each trial's")
     p.add_argument(
         "--storage",
         default=DEFAULT_STORAGE,
@@ -167,27 +156,11 @@ def parser() -> argparse.ArgumentParser:
         "--name", help="run name (default: <arch>-<timestamp>; with several architectures <name>-<arch>)"
     )
     p.add_argument("--resume", metavar="NAME", help="continue the interrupted run NAME in --storage")
-    p.add_argument(
-        "--address",
-        help="join an existing Ray cluster ('auto' on a cluster node); default: start a local Ray. "
-        "On several nodes, --storage must be shared (a URI or NFS)",
-    )
-    p.add_argument(
-        "--keep-checkpoints",
-        type=int,
-        default=2,
-        help="best checkpoints kept per trial, besides the latest (default: %(default)s)",
-    )
-    p.add_argument(
-        "--max-failures",
-        type=int,
-        default=3,
-        help="retries of a trial whose worker died (default: %(default)s)",
-    )
+    smoke = ", ".join(f"{_flag_name(f)} {f.metadata['smoke']}" for f in FLAG_FIELDS if f.metadata["smoke"])
     p.add_argument(
         "--smoke-test",
         action="store_true",
-        help=f"a tiny search to check the set-up (under 2 minutes): {SMOKE}",
+        help=f"a tiny search to check the set-up (under 2 minutes): {smoke}",
     )
     return p
 
@@ -206,11 +179,11 @@ def _has_type(value, declared: str) -> bool:
     return isinstance(value, str) and "str" in allowed
 
 
-def _positive(name: str, value, allow_zero: bool = False) -> None:
+def _positive(flag: str, value, allow_zero: bool = False) -> None:
     if value is not None and not math.isfinite(value):
-        raise InputError(f"--{name} must be a finite number, got {value}")
+        raise InputError(f"{flag} must be a finite number, got {value}")
     if value is not None and (value < 0 or (value == 0 and not allow_zero)):
-        raise InputError(f"--{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+        raise InputError(f"{flag} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
 def architectures(text: str | None) -> list[str]:
@@ -220,11 +193,10 @@ def architectures(text: str | None) -> list[str]:
     names = (
         list(ARCHITECTURES) if text.strip() == "all" else [n.strip() for n in text.split(",") if n.strip()]
     )
-    unknown = [n for n in names if n not in ARCHITECTURES]
-    if unknown or not names:
-        raise InputError(
-            f"unknown architecture {', '.join(unknown) or repr(text)}; registered: {', '.join(ARCHITECTURES)}"
-        )
+    if not names:
+        raise InputError(f"--arch names no architecture: {text!r}")
+    for name in names:
+        cli.check_architecture(name)
     if len(set(names)) != len(names):
         raise InputError(f"--arch names an architecture twice: {text}")
     return names
@@ -264,28 +236,18 @@ def resolve_all(args: argparse.Namespace) -> list[SearchOptions]:
 
 def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
     """Checks the flags and fills in defaults for one architecture."""
-    base = {**DEFAULTS, **(SMOKE if args.smoke_test else {})}
-    pick = lambda flag, key: base[key] if flag is None else flag  # noqa: E731
+    values = {}
+    for f in FLAG_FIELDS:
+        given = getattr(args, f.name)
+        fallback = f.metadata["smoke"] if args.smoke_test and f.metadata["smoke"] else f.metadata["default"]
+        values[f.name] = fallback if given is None else given
     options = SearchOptions(
         arch=arch,
         data=str(Path(args.data).resolve()) if args.data else None,
-        num_samples=pick(args.num_samples, "num_samples"),
-        max_epochs=pick(args.max_epochs, "max_epochs"),
-        grace_period=pick(args.grace_period, "grace_period"),
-        reduction_factor=pick(args.reduction_factor, "reduction_factor"),
-        scheduler=args.scheduler,
-        search=args.search,
-        time_budget_s=args.time_budget,
-        cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial,
-        max_concurrent=args.max_concurrent,
         seed=args.seed,
         storage=storage.absolute(args.storage),
         name=name,
-        address=args.address,
-        keep_checkpoints=args.keep_checkpoints,
-        max_failures=args.max_failures,
-        train_fraction=pick(args.train_fraction, "train_fraction"),
+        **values,
     )
     validate(options)
     return options
@@ -293,19 +255,9 @@ def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
 
 def validate(options: SearchOptions) -> None:
     """The value checks of every flag; InputError at the first that fails."""
-    for name in (
-        "num_samples",
-        "max_epochs",
-        "grace_period",
-        "reduction_factor",
-        "cpus_per_trial",
-        "max_concurrent",
-        "keep_checkpoints",
-    ):
-        _positive(name.replace("_", "-"), getattr(options, name))
-    _positive("gpus-per-trial", options.gpus_per_trial, allow_zero=True)
-    _positive("max-failures", options.max_failures, allow_zero=True)
-    _positive("time-budget", options.time_budget_s)
+    for f in FLAG_FIELDS:
+        if f.metadata["minimum"]:
+            _positive(_flag_name(f), getattr(options, f.name), allow_zero=f.metadata["minimum"] == ">=0")
     if not 0 < options.train_fraction <= 1:
         raise InputError(f"--train-fraction must be in (0, 1], got {options.train_fraction}")
     if options.reduction_factor < 2:

@@ -24,6 +24,7 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # Ray's newer console output ignores progress reporters; use the classic table.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
+from au2bs import cli  # noqa: E402
 from au2bs.data import load_dataset, read_manifest  # noqa: E402
 from au2bs.data.default import choose_dataset  # noqa: E402
 from au2bs.errors import InputError  # noqa: E402
@@ -95,8 +96,7 @@ def _main(argv: list[str] | None, interrupts: Interrupts) -> int:
     try:
         prepared = _prepare(argv)
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli.report(error)
     except Interrupted:
         print("interrupted before the search started: nothing was written", file=sys.stderr)
         return 130
@@ -108,8 +108,7 @@ def _main(argv: list[str] | None, interrupts: Interrupts) -> int:
         try:
             codes.append(run_search(options, resuming, interrupts))
         except InputError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+            return cli.report(error)
         except Interrupted:
             print(
                 f"stopped at once ({interrupts.name or 'SIGINT'}): the run keeps its last saved state; "

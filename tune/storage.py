@@ -109,4 +109,3 @@ def copy_file(source: str, target: str) -> None:
     finally:
         if local_target and os.path.exists(staging):
             os.remove(staging)
-

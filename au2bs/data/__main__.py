@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from au2bs import cli
 from au2bs.data.build import build_dataset
 from au2bs.data.info import describe_dataset
 from au2bs.data.options import AuOptions, BuildOptions, LagMode
@@ -88,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         default="70/10/20",
         help="train/val/test percentages (default: %(default)s)",
     )
-    build.add_argument("--seed", type=int, default=defaults.seed, help="split seed (default: %(default)s)")
+    cli.add_seed(build, "split seed", default=defaults.seed)
     build.add_argument(
         "--skip-bad",
         action="store_true",
@@ -113,32 +114,31 @@ def _split_fractions(text: str) -> tuple[float, float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        if args.command == "info":
-            print(describe_dataset(args.dataset))
-            return 0
-        options = BuildOptions(
-            au=AuOptions(
-                min_confidence=args.min_confidence,
-                face_id=args.face_id,
-                max_gap_s=args.max_gap,
-                smooth_frames=args.smooth,
-            ),
-            lag=LagMode.parse(args.lag),
-            max_lag_s=args.max_lag,
-            max_duration_diff_s=args.max_duration_diff,
-            max_frames=args.max_frames,
-            split_by=args.split_by,
-            split_fractions=_split_fractions(args.split),
-            seed=args.seed,
-            skip_bad=args.skip_bad,
-        )
-        build_dataset(args.source, args.out, options, force=args.force, progress=not args.quiet)
+    return cli.run_main(_parser(), _run, argv)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "info":
+        print(describe_dataset(args.dataset))
         return 0
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    options = BuildOptions(
+        au=AuOptions(
+            min_confidence=args.min_confidence,
+            face_id=args.face_id,
+            max_gap_s=args.max_gap,
+            smooth_frames=args.smooth,
+        ),
+        lag=LagMode.parse(args.lag),
+        max_lag_s=args.max_lag,
+        max_duration_diff_s=args.max_duration_diff,
+        max_frames=args.max_frames,
+        split_by=args.split_by,
+        split_fractions=_split_fractions(args.split),
+        seed=args.seed,
+        skip_bad=args.skip_bad,
+    )
+    build_dataset(args.source, args.out, options, force=args.force, progress=not args.quiet)
+    return 0
 
 
 if __name__ == "__main__":

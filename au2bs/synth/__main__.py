@@ -9,8 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from au2bs import cli
 from au2bs.constants import CORPUS_META_FILE
-from au2bs.errors import InputError
 from au2bs.synth.config import SynthConfig
 from au2bs.synth.corpus import generate_corpus
 
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(defaults.voices),
         help="comma-separated voice conditions (default %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="master seed (default %(default)s)")
+    cli.add_seed(parser, "master seed", default=defaults.seed)
     parser.add_argument(
         "--targets-from",
         type=Path,
@@ -52,20 +52,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; returns the exit status (2 for bad input)."""
-    args = _parser().parse_args(argv)
+    return cli.run_main(_parser(), _generate, None if argv is None else list(argv))
+
+
+def _generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    try:
-        config = SynthConfig(
-            speakers=args.speakers,
-            voices=tuple(voice.strip() for voice in args.voices.split(",") if voice.strip()),
-            utterances_per_voice=args.utterances_per_voice,
-            seed=args.seed,
-            targets_from=None if args.targets_from is None else str(args.targets_from),
-        )
-        out = generate_corpus(args.out, config, progress=not args.quiet, overwrite=args.force)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    config = SynthConfig(
+        speakers=args.speakers,
+        voices=tuple(voice.strip() for voice in args.voices.split(",") if voice.strip()),
+        utterances_per_voice=args.utterances_per_voice,
+        seed=args.seed,
+        targets_from=None if args.targets_from is None else str(args.targets_from),
+    )
+    out = generate_corpus(args.out, config, progress=not args.quiet, overwrite=args.force)
     meta = json.loads((out / CORPUS_META_FILE).read_text(encoding="utf-8"))
     utterances = meta["utterances"]
     frames = sum(item["frames"] for item in utterances.values())

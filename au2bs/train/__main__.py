@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
+from au2bs import cli
 from au2bs.data import load_dataset
 from au2bs.data.default import choose_dataset
 from au2bs.errors import InputError
-from au2bs.models import ARCHITECTURES
 from au2bs.train.checkpoint import CHECKPOINT_FILE
 from au2bs.train.config import TrainConfig
 from au2bs.train.report import format_metrics
@@ -26,10 +26,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Train one architecture on a dataset; prints progress per epoch and the test "
         "metrics of the best epoch, and saves a checkpoint for au2bs.predict.",
     )
-    parser.add_argument("--arch", required=True, help=f"architecture: {', '.join(ARCHITECTURES)}")
-    parser.add_argument(
-        "--data", help="dataset folder from `au2bs.data build` (default: the built-in synthetic dataset)"
-    )
+    cli.add_arch(parser)
+    cli.add_data(parser)
     parser.add_argument("--out", required=True, help="folder for checkpoint.pt, config.json and metrics.json")
     parser.add_argument("--epochs", type=int, default=80, help="epochs to train (default: %(default)s)")
     parser.add_argument(
@@ -53,15 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--grad-clip", type=float, default=1.0, help="gradient norm clip; 0 = off (default: %(default)s)"
     )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed for initialisation, dropout and batch order (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when present), cpu or cuda (default: %(default)s)"
-    )
+    cli.add_seed(parser, "seed for initialisation, dropout and batch order")
+    cli.add_device(parser)
     parser.add_argument("--threads", type=int, help="CPU threads for PyTorch (default: PyTorch's choice)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     parser.add_argument(
@@ -70,19 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda asked for, but PyTorch sees no CUDA device")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise InputError(f"--device must be auto, cpu or cuda, got {name!r}")
-    return torch.device(name)
-
-
 def _config(args: argparse.Namespace) -> TrainConfig:
-    if args.arch not in ARCHITECTURES:
-        raise InputError(f"unknown architecture {args.arch!r}; registered: {', '.join(ARCHITECTURES)}")
+    cli.check_architecture(args.arch)
     overrides = {
         "hidden_size": args.hidden_size,
         "dropout": args.dropout,
@@ -105,23 +85,20 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        config = _config(args)
-        device = _device(args.device)
-        out = Path(args.out)
-        checkpoint = out / CHECKPOINT_FILE
-        if checkpoint.exists() and not (args.resume or args.force):
-            raise InputError(
-                "already holds a checkpoint; use --resume to continue or --force to start over", out
-            )
-        if args.resume and not checkpoint.exists():
-            raise InputError("--resume: no checkpoint to continue from", checkpoint)
-        dataset = choose_dataset(args.data)
-        data = load_dataset(dataset.path)
-    except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return cli.run_main(_parser(), _train, argv)
+
+
+def _train(args: argparse.Namespace) -> int:
+    config = _config(args)
+    device = cli.device(args.device)
+    out = Path(args.out)
+    checkpoint = out / CHECKPOINT_FILE
+    if checkpoint.exists() and not (args.resume or args.force):
+        raise InputError("already holds a checkpoint; use --resume to continue or --force to start over", out)
+    if args.resume and not checkpoint.exists():
+        raise InputError("--resume: no checkpoint to continue from", checkpoint)
+    dataset = choose_dataset(args.data)
+    data = load_dataset(dataset.path)
 
     if args.threads:
         torch.set_num_threads(args.threads)
