@@ -14,6 +14,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from au2bs.constants import NUM_AUS
+from au2bs.models.attention_decoder import AttentionSeq2Seq
+from au2bs.models.seq2seq import Seq2Seq
 
 
 def _encode(gru: nn.GRU, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
@@ -106,8 +108,15 @@ def load_from(reference: nn.Module, model: nn.Module) -> None:
             parameter.copy_(source[reference.PARAMETER_MAP[name]])
 
 
-def reference_for(name: str, hidden_size: int, out_channels: int) -> nn.Module:
-    """The reference module of architecture `name`."""
-    if name == "grunet0.4":
+def reference_for(model: nn.Module) -> nn.Module | None:
+    """The step-by-step reference of a packaged model, sized like it; None for a kind without one.
+
+    Chosen by the model's class, so any registered architecture built from
+    `Seq2Seq` or `AttentionSeq2Seq` is held to its reference.
+    """
+    if not isinstance(model, (Seq2Seq, AttentionSeq2Seq)):
+        return None
+    hidden_size, out_channels = model.encoder.gru.hidden_size, model.head.linear.out_features
+    if isinstance(model, Seq2Seq):
         return ReferenceSeq2Seq(hidden_size, out_channels)
-    return ReferenceAttention(hidden_size, out_channels, mask_padding=name == "grunet0.6")
+    return ReferenceAttention(hidden_size, out_channels, model.mask_padding)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 
 import pytest
@@ -26,6 +27,9 @@ from au2bs.models.attention_recurrence import decode_with_attention
 NAMES = list(ARCHITECTURES)
 LENGTHS = torch.tensor([11, 4, 8])  # unequal on purpose, not sorted
 STEPS = 11
+# Those with a step-by-step reference (chosen by the module they build) and those with 0.8's gate.
+REFERENCED = [name for name in NAMES if reference_for(build_model(name, seed=0)) is not None]
+GATED = [name for name in NAMES if ARCHITECTURES[name].loss.activation]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -62,33 +66,28 @@ def predict(model: torch.nn.Module, x: torch.Tensor, lengths: torch.Tensor) -> t
 # --- the registry -------------------------------------------------------------------------
 
 
-def test_registry_lists_every_version_in_order() -> None:
-    assert NAMES == [
-        "grunet0.1",
-        "grunet0.2",
-        "grunet0.3",
-        "grunet0.4",
-        "grunet0.5",
-        "grunet0.6",
-        "grunet0.7",
-        "grunet0.75",
-        "grunet0.8",
-        "fcnet",
-    ]
-
-
-def test_registry_capabilities_match_the_research() -> None:
-    causal = {name for name, spec in ARCHITECTURES.items() if spec.causal}
-    assert causal == set(NAMES) - {"grunet0.4", "grunet0.5", "grunet0.6"}
-    for name in NAMES[:6]:
-        assert ARCHITECTURES[name].output_names == LIVELINK_NAMES
-    for name in NAMES[6:]:
-        assert ARCHITECTURES[name].output_names == BLENDSHAPE_NAMES
-    assert [n for n, s in ARCHITECTURES.items() if s.training.max_frames == 500] == ["grunet0.1", "grunet0.2"]
-    assert [n for n, s in ARCHITECTURES.items() if not s.padding_invariant] == ["grunet0.5"]
+def test_registry_lists_every_version_in_research_order() -> None:
+    assert all(name == spec.name for name, spec in ARCHITECTURES.items())
+    versions = [spec.version for spec in ARCHITECTURES.values()]
+    numbered = [float(version) for version in versions if version is not None]
+    assert numbered == sorted(set(numbered)), f"versions out of order or repeated: {versions}"
+    assert versions[len(numbered) :] == [None] * (len(versions) - len(numbered)), "baselines come last"
     for spec in ARCHITECTURES.values():
-        assert spec.training.batch_size == 4 and spec.training.learning_rate == 1e-3
-        assert spec.defaults.hidden_size == 128 and spec.defaults.negrelu_weight == 1.0
+        assert spec.version is None or spec.name == f"grunet{spec.version}", spec.name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_registry_declares_the_research_settings(name: str) -> None:
+    spec = ARCHITECTURES[name]
+    # The research's two targets: all 61 Live Link Face channels, or the 52 blendshapes.
+    assert spec.output_names in (LIVELINK_NAMES, BLENDSHAPE_NAMES)
+    # Every length, or the research's MAX_LENGTH subset; the listing says which.
+    assert spec.training.max_frames in (None, 500)
+    assert ("trained on < 500 frames" in spec.summary) == (spec.training.max_frames == 500)
+    assert spec.training.batch_size == 4 and spec.training.learning_rate == 1e-3
+    assert spec.defaults.hidden_size == 128 and spec.defaults.negrelu_weight == 1.0
+    # The NegReLU penalty is there exactly where no final ReLU keeps outputs >= 0.
+    assert spec.loss.negrelu == (not spec.final_relu)
 
 
 def test_unknown_name_lists_the_registered_names() -> None:
@@ -96,22 +95,24 @@ def test_unknown_name_lists_the_registered_names() -> None:
         get_architecture("grunet9")
     assert str(error.value) == f"unknown architecture 'grunet9'; registered: {', '.join(NAMES)}"
     assert isinstance(error.value, KeyError) and isinstance(error.value, InputError)
-    with pytest.raises(KeyError, match="grunet0.1, grunet0.2"):
+    with pytest.raises(KeyError, match=re.escape(", ".join(NAMES))):
         build_model("transformer")
 
 
-def test_bad_input_shapes_are_refused() -> None:
-    model = build_model("grunet0.3", small_config("grunet0.3"))
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_input_shapes_are_refused(name: str) -> None:
+    model = build_model(name, small_config(name))
     with pytest.raises(ValueError, match="17"):
         model(torch.rand(2, 5, 16), torch.tensor([5, 5]))
     with pytest.raises(ValueError, match="lengths"):
         model(torch.rand(2, 5, NUM_AUS), torch.tensor([5, 5, 5]))
 
 
-def test_seeded_build_is_reproducible_and_leaves_the_global_rng_alone() -> None:
+@pytest.mark.parametrize("name", NAMES)
+def test_seeded_build_is_reproducible_and_leaves_the_global_rng_alone(name: str) -> None:
     state = torch.random.get_rng_state()
-    first = build_model("grunet0.3", seed=7).state_dict()
-    second = build_model("grunet0.3", seed=7).state_dict()
+    first = build_model(name, seed=7).state_dict()
+    second = build_model(name, seed=7).state_dict()
     assert torch.equal(torch.random.get_rng_state(), state)
     assert all(torch.equal(first[k], second[k]) for k in first)
 
@@ -135,6 +136,7 @@ def test_forward_shapes_and_padding(name: str) -> None:
     x, _ = batch()
     out = model(x, LENGTHS)
     assert isinstance(out, ModelOutput)
+    assert (out.activation_logits is not None) == spec.loss.activation  # only a gated model has logits
     assert out.prediction.shape == (3, STEPS, spec.channels)
     assert out.prediction.dtype == torch.float32 and torch.isfinite(out.prediction).all()
 
@@ -145,6 +147,8 @@ def test_forward_shapes_and_padding(name: str) -> None:
         if spec.padding_invariant:
             torch.testing.assert_close(batched[i, :n], alone[i], atol=1e-6, rtol=1e-5)
             torch.testing.assert_close(padded_more[i, :n], alone[i], atol=1e-6, rtol=1e-5)
+    if not spec.padding_invariant:  # the flag is not just missing: padding does reach the outputs
+        assert any(not torch.allclose(padded_more[i, :n], alone[i]) for i, n in enumerate(LENGTHS.tolist()))
     # Every architecture is exact on a sequence that fills its batch.
     torch.testing.assert_close(batched[0], alone[0], atol=1e-6, rtol=1e-5)
 
@@ -161,6 +165,20 @@ def test_causal_flag_holds(name: str) -> None:
         torch.testing.assert_close(before[:, :6], after[:, :6], atol=0, rtol=0)
     else:  # sees the whole utterance: early frames react to later ones
         assert not torch.allclose(before[0, :6], after[0, :6], atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_final_relu_flag_holds_and_spares_the_rotation_channels(name: str) -> None:
+    model = build_model(name, small_config(name), seed=0)
+    with torch.no_grad():
+        model.head.linear.bias.fill_(-1.0)  # every output near -1 before a final ReLU
+    x, _ = batch()
+    prediction = predict(model, x, LENGTHS)
+    assert (prediction[..., NUM_BLENDSHAPES:] < 0).all()  # signed rotations: never clamped
+    if ARCHITECTURES[name].final_relu:
+        assert (prediction[..., :NUM_BLENDSHAPES] == 0).all()
+    else:
+        assert (prediction[..., :NUM_BLENDSHAPES] < 0).all()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -225,18 +243,9 @@ def test_attention_05_equals_06_without_padding() -> None:
     assert not torch.allclose(predict(unmasked, x, LENGTHS)[1], predict(masked, x, LENGTHS)[1])
 
 
-@pytest.mark.parametrize("name", ["grunet0.1", "grunet0.3"])
-def test_final_relu_spares_the_rotation_channels(name: str) -> None:
+@pytest.mark.parametrize("name", GATED)
+def test_activation_gate(name: str) -> None:
     model = build_model(name, small_config(name), seed=0)
-    with torch.no_grad():
-        model.head.linear.bias.fill_(-1.0)
-    prediction = predict(model, *batch()[:1], LENGTHS)
-    assert (prediction[..., :NUM_BLENDSHAPES] == 0).all()
-    assert (prediction[..., NUM_BLENDSHAPES:] < 0).all()
-
-
-def test_activation_gate_of_08() -> None:
-    model = build_model("grunet0.8", small_config("grunet0.8"), seed=0)
     x, _ = batch()
     out = model(x, LENGTHS)
     assert out.activation_logits.shape == (3, STEPS, NUM_BLENDSHAPES)
@@ -245,17 +254,17 @@ def test_activation_gate_of_08() -> None:
     assert (out.prediction[closed] == 0).all()
 
 
-# --- the fast 0.4-0.6 equal the step-by-step reference ------------------------------------
+# --- the fast decoders (0.4-0.6) equal the step-by-step reference -------------------------
 
 
-@pytest.mark.parametrize("name", ["grunet0.4", "grunet0.5", "grunet0.6"])
+@pytest.mark.parametrize("name", REFERENCED)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_matches_step_by_step_reference(name: str, seed: int) -> None:
     torch.manual_seed(seed)
     hidden = 16
     config = ModelConfig(hidden_size=hidden, dropout=0.0, init_std=None)  # larger weights: a sharper test
     model = build_model(name, config, seed=seed)
-    reference = reference_for(name, hidden, ARCHITECTURES[name].channels)
+    reference = reference_for(model)
     load_from(reference, model)
     lengths = torch.tensor([23, 7, 16, 23, 1])
     x, y = batch(lengths, 23, seed=seed)

@@ -72,6 +72,15 @@ def _search_args(dataset, cluster, storage, name, samples, epochs, arch="grunet0
     ]  # fmt: skip
 
 
+def _gpu_placements(cluster, state: str) -> int:
+    """Placement groups in `state` that ask for a share of a GPU, as Ray's GCS reports them (Tune
+    makes one per trial)."""
+    groups = cluster.global_state.placement_group_table().values()
+    return sum(
+        g["state"] == state and any(b.get("GPU", 0) > 0 for b in g["bundles"].values()) for g in groups
+    )
+
+
 def _overlap(rows_a: list[dict], rows_b: list[dict]) -> bool:
     return (
         rows_a[0]["started_at"] < rows_b[-1]["reported_at"]
@@ -198,11 +207,14 @@ def test_gpu_trials_wait_for_gpu_nodes_that_join_after_the_search_starts(dataset
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
+        # Until Ray reports a trial waiting: a GPU placement it cannot make on the GPU-less cluster.
         deadline = time.monotonic() + 120
-        while "resources " not in log.read_text() and driver.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)  # until the search has planned its trials on the GPU-less cluster
+        while (
+            not _gpu_placements(cluster, "PENDING") and driver.poll() is None and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
         assert driver.poll() is None, log.read_text()[-3000:]
-        time.sleep(3)
+        assert _gpu_placements(cluster, "PENDING"), "no trial asked for a GPU:\n" + log.read_text()[-3000:]
         joined_at = time.time()
         cluster.add_node(**WORKER)
         code = driver.wait(timeout=240)

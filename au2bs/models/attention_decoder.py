@@ -38,15 +38,8 @@ class AttentionSeq2Seq(nn.Module):
           `AdditiveAttention`), and weight and memory gradients are formed
           once after the loop instead of per step;
         - the output Linear runs once over all steps after the loop.
-    Other deviations:
-        - Dropout acts on the features the output Linear reads.
-        - No final ReLU; the loss adds the NegReLU penalty on the 52
-          blendshape channels (the seed describes no clamp for 0.5 / 0.6).
-        - v_a has no bias (it cancels in the softmax; see `AdditiveAttention`).
-        - Losses and metrics skip padded frames (`au2bs.losses`); the
-          research counted padding in the losses of 0.1-0.5.
-        - Parameters start from N(0, init_std), the research's N(0, 0.01)
-          by default (`ModelConfig.init_std`; None = PyTorch's init).
+
+    Deviations from the research: see `au2bs.models.registry`.
     """
 
     def __init__(self, hidden_size: int, out_channels: int, dropout: float, mask_padding: bool) -> None:

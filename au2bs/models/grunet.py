@@ -20,23 +20,7 @@ class GRURegressor(nn.Module):
 
     Output at frame t depends on frames <= t only, so it runs in real time.
 
-    Deviations from the research:
-        - Dropout acts on the GRU outputs (the features the Linear reads),
-          the usual place; the research's description ("applied to the
-          outputs") is ambiguous about it.
-        - The final ReLU spares the 9 signed rotation channels (see
-          `OutputHead`).
-        - Batches are run padded instead of packed: identical valid
-          outputs, faster on CPU (see `GRUEncoder`).
-        - The loss averages over all valid frames of the batch; 0.3 summed
-          per-utterance means over the batch, which weighs the frames of
-          short utterances more (Adam makes the overall scale irrelevant).
-        - 0.2's NegReLU penalty covers the 52 blendshape channels only
-          (`au2bs.losses.negrelu_penalty`).
-        - Losses and metrics skip padded frames (`au2bs.losses`); the
-          research counted padding in the losses of 0.1-0.5.
-        - Parameters start from N(0, init_std), the research's N(0, 0.01)
-          by default (`ModelConfig.init_std`; None = PyTorch's init).
+    Deviations from the research: see `au2bs.models.registry`.
     """
 
     def __init__(

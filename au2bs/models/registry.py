@@ -1,7 +1,34 @@
 """The registry: every architecture name and its spec, in research order.
 
 Adding a version means adding one entry here (and a module if it needs a
-new kind of network).
+new kind of network); the tests and benchmarks read what it declares.
+
+Deviations from the research, for every version (the modules only say how
+they compute):
+
+- Losses and metrics skip padded frames (`au2bs.losses`); the research
+  counted padding in the losses of 0.1-0.5.
+- Parameters start from N(0, init_std), the research's N(0, 0.01) by
+  default (`ModelConfig.init_std`; None = PyTorch's init).
+- Dropout acts on the features the output Linear reads, the usual place;
+  the research's description ("applied to the outputs") is ambiguous
+  about it.
+- Batches run padded instead of packed: identical valid outputs and final
+  states, faster on CPU (see `GRUEncoder`).
+- The final ReLU (`final_relu`) spares the 9 signed rotation channels (see
+  `OutputHead`).
+- 0.4-0.6 have no final ReLU (the seed describes no clamp for them); their
+  loss adds the NegReLU penalty instead. That penalty (0.2, 0.4-0.6) covers
+  the 52 blendshape channels only (`au2bs.losses.negrelu_penalty`).
+- The loss averages over all valid frames of the batch; 0.3 summed
+  per-utterance means over the batch, which weighs the frames of short
+  utterances more (Adam makes the overall scale irrelevant).
+- 0.4's decoder is one `nn.GRU` call instead of the research's GRUCell
+  loop, and 0.5 / 0.6 run their step loop faster than the research did;
+  both give the same numbers (see `Seq2Seq`, `AttentionSeq2Seq` and
+  `tests/reference_seq2seq.py`).
+- 0.5 / 0.6: v_a has no bias (it cancels in the softmax; see
+  `AdditiveAttention`).
 """
 
 from __future__ import annotations
@@ -71,96 +98,116 @@ def _specs() -> tuple[ArchitectureSpec, ...]:
     return (
         ArchitectureSpec(
             name="grunet0.1",
+            version="0.1",
             summary="GRU + Linear, final ReLU, MSE; trained on < 500 frames",
             builder=_gru_relu_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE,
             causal=True,
+            final_relu=True,
             training=_SHORT_ONLY,
         ),
         ArchitectureSpec(
             name="grunet0.2",
+            version="0.2",
             summary="0.1 without the final ReLU, MSE + NegReLU penalty; trained on < 500 frames",
             builder=_gru_linear_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=True,
+            final_relu=False,
             training=_SHORT_ONLY,
             hyperparameters=_WITH_NEGRELU,
         ),
         ArchitectureSpec(
             name="grunet0.3",
+            version="0.3",
             summary="0.1 on batches of any length (packed in the research)",
             builder=_gru_relu_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE,
             causal=True,
+            final_relu=True,
         ),
         ArchitectureSpec(
             name="grunet0.4",
+            version="0.4",
             summary="seq2seq: decoder GRU reads [x_t ; h_enc], one GRU call",
             builder=_seq2seq_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=False,
+            final_relu=False,
             hyperparameters=_WITH_NEGRELU,
         ),
         ArchitectureSpec(
             name="grunet0.5",
+            version="0.5",
             summary="Bahdanau attention decoder, attends over padding too",
             builder=_attention_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=False,
+            final_relu=False,
             padding_invariant=False,
             hyperparameters=_WITH_NEGRELU,
             search_overrides=_ATTENTION_SIZES,
         ),
         ArchitectureSpec(
             name="grunet0.6",
+            version="0.6",
             summary="0.5 with padding masked out of the attention",
             builder=_masked_attention_61,
             output_names=LIVELINK_NAMES,
             loss=_MSE_NEGRELU,
             causal=False,
+            final_relu=False,
             hyperparameters=_WITH_NEGRELU,
             search_overrides=_ATTENTION_SIZES,
         ),
         ArchitectureSpec(
             name="grunet0.7",
+            version="0.7",
             summary="0.3 with no dropout, 52 blendshape outputs",
             builder=_gru_relu_52,
             output_names=BLENDSHAPE_NAMES,
             loss=_MSE,
             causal=True,
+            final_relu=True,
             defaults=_NO_DROPOUT,
         ),
         ArchitectureSpec(
             name="grunet0.75",
+            version="0.75",
             summary="0.7 with the MSE summed over blendshape columns",
             builder=_gru_relu_52,
             output_names=BLENDSHAPE_NAMES,
             loss=LossRecipe(column_sum=True),
             causal=True,
+            final_relu=True,
             defaults=_NO_DROPOUT,
         ),
         ArchitectureSpec(
             name="grunet0.8",
+            version="0.8",
             summary="0.7 gated by a sigmoid activation head on the AUs, + BCE",
             builder=_gated_gru_52,
             output_names=BLENDSHAPE_NAMES,
             loss=LossRecipe(activation=True),
             causal=True,
+            final_relu=True,
             defaults=_NO_DROPOUT,
             hyperparameters=("hidden_size", "dropout", "activation_weight"),
         ),
         ArchitectureSpec(
             name="fcnet",
+            version=None,
             summary="per-frame baseline: three Linear layers, no recurrence",
             builder=_fcnet_52,
             output_names=BLENDSHAPE_NAMES,
             loss=_MSE,
             causal=True,
+            final_relu=True,
         ),
     )
 

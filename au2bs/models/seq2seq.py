@@ -18,20 +18,11 @@ class Seq2Seq(nn.Module):
     the decoder GRU, started from zeros, reads `[x_t ; h_enc]`; the output
     Linear reads `[x_t ; h_dec_t ; h_enc]`. Not causal.
 
-    Deviations from the research:
-        - The research stepped the decoder in a Python loop, one GRUCell call
-          per frame. No step depends on an earlier output, so the decoder is
-          one `nn.GRU` call over the sequence (same numbers, see
-          `tests/reference_seq2seq.py`).
-        - Dropout acts on the features the output Linear reads.
-        - No final ReLU; the loss adds the NegReLU penalty on the 52
-          blendshape channels instead (the seed describes no clamp for 0.4).
-        - The encoder runs padded instead of packed; its final state is
-          read at each length (see `GRUEncoder`).
-        - Losses and metrics skip padded frames (`au2bs.losses`); the
-          research counted padding in the losses of 0.1-0.5.
-        - Parameters start from N(0, init_std), the research's N(0, 0.01)
-          by default (`ModelConfig.init_std`; None = PyTorch's init).
+    No decoder step depends on an earlier output, so the decoder is one
+    `nn.GRU` call over the sequence where the research stepped a GRUCell
+    frame by frame (same numbers, see `tests/reference_seq2seq.py`).
+
+    Deviations from the research: see `au2bs.models.registry`.
     """
 
     def __init__(self, hidden_size: int, out_channels: int, dropout: float) -> None:

@@ -25,7 +25,10 @@ def research_point(arch: str) -> dict:
 def describe_space(arch: str) -> str:
     """The space as a table, with the research's value of each hyperparameter."""
     space, research = architecture_space(arch), research_point(arch)
-    lines = [f"{arch}: {get_architecture(arch).summary}", f"  {'hyperparameter':<18}{'range':<34}research value"]
+    lines = [
+        f"{arch}: {get_architecture(arch).summary}",
+        f"  {'hyperparameter':<18}{'range':<34}research value",
+    ]
     for name, value in space.items():
         lines.append(f"  {name:<18}{value.describe():<34}{research[name]}")
     lines.append("  (the research's values are evaluated first, so the search can only improve on them)")

@@ -21,6 +21,10 @@ class ArchitectureSpec:
     """One registered architecture: how to build it, train it and use it."""
 
     name: str
+    # The research's version number, names being `grunet<version>`; None for a
+    # baseline outside the numbered line. The registry lists versions in this
+    # order, baselines last.
+    version: str | None
     summary: str  # one line for listings
     # Builds the untrained module from a config; the module is called as
     # `model(x, lengths) -> ModelOutput` (see `au2bs.models.interface`).
@@ -32,6 +36,10 @@ class ArchitectureSpec:
     # Output at frame t depends on frames <= t only: usable frame by frame
     # in real time.
     causal: bool
+    # A final ReLU keeps the 52 blendshape outputs >= 0 (the 9 rotation channels
+    # stay signed; see `OutputHead`). Without it outputs can go negative, and
+    # the loss's NegReLU penalty is what pushes them back up.
+    final_relu: bool
     # Padding added after a sequence never changes its outputs. False only
     # for 0.5, which attends over padded positions as the research did.
     padding_invariant: bool = True
