@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 # Ray notes: token auth must be off for local test clusters; usage stats are noise.
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+# Every Ray the tests start (in process, in subprocesses, multi-node clusters) keeps its session
+# files under RAY_TMPDIR: a folder of this test run, removed when it ends (about 50 MB per Ray).
+RAY_TMPDIR = tempfile.mkdtemp(prefix="au2bs-ray-")
+os.environ["RAY_TMPDIR"] = RAY_TMPDIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(RAY_TMPDIR, ignore_errors=True)
 
 # The test models are tiny: one thread beats two fighting over 2 cores.
 torch.set_num_threads(1)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from ray import tune as ray_tune
 
-from au2bs.models.space import architecture_space, describe_space, research_point
 from au2bs.search_space import Choice, LogUniform, Range, Uniform
-
-__all__ = ["architecture_space", "describe_space", "research_point", "to_ray"]
 
 
 def to_ray(space: dict[str, Range]) -> dict:
