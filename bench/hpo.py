@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tune.artifacts import SUMMARY_FILE, TRIALS_FILE
 from tune.run import main as tune_main
 
 
@@ -33,8 +34,8 @@ def run_search(storage: Path, name: str, common: list[str], scheduler: str, sear
     )
     if code != 0:
         raise SystemExit(f"{name}: tune.run exited with {code}")
-    summary = json.loads((storage / name / "summary.json").read_text())
-    trials = pd.read_parquet(storage / name / "trials.parquet")
+    summary = json.loads((storage / name / SUMMARY_FILE).read_text())
+    trials = pd.read_parquet(storage / name / TRIALS_FILE)
     return {
         "epochs": int(trials["epochs"].sum()),
         "wall_s": summary["wall_seconds"],
