@@ -5,11 +5,13 @@ Light on purpose (no Ray, no Optuna): inspection imports it without the search s
 
 from __future__ import annotations
 
+from au2bs.constants import RUN_CONFIG_FILE as CONFIG_FILE  # the resolved search settings (SearchOptions)
+from au2bs.constants import (
+    RUN_SUMMARY_FILE as SUMMARY_FILE,  # the best configuration and the search's figures
+)
+from au2bs.constants import RUN_TRIALS_FILE as TRIALS_FILE  # one row per trial
 from au2bs.train.checkpoint import CHECKPOINT_FILE  # inside every trial checkpoint folder
 
-CONFIG_FILE = "config.json"  # the resolved search settings (tune.options.SearchOptions)
-TRIALS_FILE = "trials.parquet"  # one row per trial
-SUMMARY_FILE = "summary.json"  # the best configuration and the search's figures
 OPTUNA_FILE = "optuna.db"  # the Optuna study (SQLite)
 DEFAULT_STORAGE = "./runs"  # where run folders go without --storage
 

@@ -1,8 +1,10 @@
 """python -m tune.best RUN: what a search found, without starting Ray.
 
 Prints the top trials and the best configuration and checkpoint; optionally
-evaluates that checkpoint on the test split, exports its predictions as
-Live Link Face CSVs, draws plots, or prints it all as JSON.
+evaluates that checkpoint on the test split (against the dataset's oracle
+when it has one), exports its predictions as Live Link Face CSVs, draws
+plots, or prints it all as JSON. `--export` and `--plots` alone print only
+what they wrote.
 """
 
 from __future__ import annotations
@@ -16,13 +18,18 @@ from pathlib import Path
 import pandas as pd
 
 from au2bs import cli
+from au2bs.constants import NUM_BLENDSHAPES, NUM_LIVELINK
+from au2bs.data.load import read_manifest
 from au2bs.errors import InputError
+from au2bs.train.checkpoint import load_checkpoint
 from au2bs.train.checkpoint_eval import CheckpointEvaluation, evaluate_checkpoint, export_livelink
 from tune import storage
 from tune.artifacts import CHECKPOINT_FILE, best_column, config_columns, param_of
 from tune.inspect_run import Run, open_run
 from tune.results import no_best_reason
 from tune.table import text_table
+
+EVALUATED_SPLIT = "test"  # --evaluate, --export and --plots read the best checkpoint on this split
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,17 +39,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--evaluate",
         action="store_true",
-        help="test-split metrics of the best checkpoint and its ten worst channels",
+        help="test-split metrics of the best checkpoint, against the dataset's oracle when it has one, "
+        "and its ten worst channels",
     )
     p.add_argument(
         "--export",
         metavar="DIR",
-        help="write the best model's test predictions (and the truth) as Live Link Face CSVs",
+        help="write the best model's test predictions (and the truth) as Live Link Face CSVs "
+        "(alone: prints only where)",
     )
     p.add_argument(
         "--plots",
         metavar="DIR",
-        help="write PNG figures: learning curves, metric vs hyperparameters, importances, curves",
+        help="write PNG figures: learning curves, metric vs hyperparameters, importances, curves "
+        "(alone: prints only where)",
     )
     p.add_argument("--json", action="store_true", help="print everything as JSON instead of tables")
     p.add_argument(
@@ -136,7 +146,37 @@ def summary_dict(run: Run) -> dict:
 
 def evaluate_best(run: Run) -> CheckpointEvaluation:
     """The best checkpoint run once over the test split; InputError when it is damaged or missing."""
-    return evaluate_checkpoint(best_checkpoint_file(run), "test")
+    return evaluate_checkpoint(best_checkpoint_file(run), EVALUATED_SPLIT)
+
+
+def dataset_oracle(dataset: str | Path, split: str = "test") -> dict | None:
+    """The oracle MSE a dataset's manifest records for `split`, or None (only a dataset built from a
+    synthetic corpus has one: au2bs.data.build estimates it per split from the generator's errors)."""
+    oracle = read_manifest(dataset).get("oracle") or {}
+    figures = oracle.get("per_split", {}).get(split)
+    if not figures:
+        return None
+    return {
+        "split": split,
+        "mse_52": figures["mse_52"],
+        "mse_61": figures["mse_61"],
+        "definition": oracle.get("definition"),
+    }
+
+
+def against_oracle(metrics: dict, oracle: dict | None) -> dict | None:
+    """The test MSE beside the oracle's and their ratio, over the 52 blendshapes and, for a model that
+    predicts all 61 channels, over those too (None for a model that does not); None without an oracle."""
+    if oracle is None:
+        return None
+    compared = {**oracle}
+    for channels, group in ((NUM_BLENDSHAPES, "blendshapes"), (NUM_LIVELINK, "all")):
+        predicted = len(metrics["per_channel"]["mse"]) >= channels
+        mse = metrics[group]["mse"] if predicted else None
+        floor = oracle[f"mse_{channels}"]
+        compared[f"test_mse_{channels}"] = mse
+        compared[f"ratio_{channels}"] = mse / floor if mse is not None and floor else None
+    return compared
 
 
 def worst_channels(metrics: dict, count: int = 10) -> list[tuple[str, float, float | None]]:
@@ -163,6 +203,9 @@ def _inspect(args: argparse.Namespace) -> int:
         report["test"] = {
             key: metrics[key] for key in ("frames", "utterances", "activation_eps", "blendshapes", "all")
         }
+        # The dataset the evaluation read: the checkpoint's, opened and checked a moment ago.
+        dataset = load_checkpoint(best_checkpoint_file(run))["provenance"]["dataset"]
+        report["oracle"] = against_oracle(metrics, dataset_oracle(dataset, EVALUATED_SPLIT))
         report["worst_channels"] = [{"channel": n, "mse": m, "r2": r} for n, m, r in worst_channels(metrics)]
         if args.export:
             report["exported"] = export_livelink(evaluation, Path(args.export))
@@ -175,7 +218,9 @@ def _inspect(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=1, default=str))
         return 0
-    _print_report(run, report, args.top)
+    if args.evaluate or not (args.export or args.plots):
+        _print_report(run, report, args.top)
+    _print_written(report, args.export)
     return 0
 
 
@@ -202,12 +247,32 @@ def _print_report(run: Run, report: dict, top: int) -> None:
 
         print("\ntest split, best checkpoint:")
         print(format_metrics(report["test"]))
+        if report["oracle"] is not None:
+            print(_oracle_lines(report["oracle"]))
         print("ten worst channels (test MSE, R2):")
         for item in report["worst_channels"]:
             r2 = "-" if item["r2"] is None else f"{item['r2']:.3f}"
             print(f"  {item['channel']:<22}{item['mse']:.6f}  {r2}")
+
+
+def _oracle_lines(oracle: dict) -> str:
+    lines = [f"against the oracle of this {oracle['split']} split (the synthetic corpus's noise floor):"]
+    for channels, label in ((NUM_BLENDSHAPES, "52 blendshapes"), (NUM_LIVELINK, "61 channels")):
+        mse, ratio = oracle[f"test_mse_{channels}"], oracle[f"ratio_{channels}"]
+        if mse is not None:
+            lines.append(
+                f"  {label:<16}MSE {mse:.6f}, oracle {oracle[f'mse_{channels}']:.6f}: "
+                + ("-" if ratio is None else f"{ratio:.2f}x the oracle")
+            )
+    return "\n".join(lines)
+
+
+def _print_written(report: dict, export: str | None) -> None:
     if "exported" in report:
-        print(f"exported {report['exported']} test utterances (predicted + truth) as Live Link Face CSVs")
+        print(
+            f"exported {report['exported']} {EVALUATED_SPLIT} sequences (predicted + truth) "
+            f"as Live Link Face CSVs to {export}"
+        )
     for plot in report.get("plots", []):
         print(f"plot: {plot}")
 

@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 
 from au2bs.constants import LIVELINK_NAMES  # noqa: E402
 from au2bs.models.space import architecture_space  # noqa: E402
@@ -18,6 +20,20 @@ from tune.artifacts import METRIC, best_column, config_column  # noqa: E402
 from tune.inspect_run import Run  # noqa: E402
 
 KEY_CHANNELS = ("JawOpen", "EyeBlinkLeft", "MouthSmileLeft")
+BEST_COLOR = "tab:red"  # the best trial, in every figure
+# The other trials' lines: matplotlib's default cycle without the best trial's red and the research black.
+OTHER_COLORS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:olive",
+    "tab:cyan",
+)
+LEGEND_TRIALS = 12  # up to this many trials the learning curves name each in the legend
+PANELS_PER_ROW = 3  # metric-vs-hyperparameter panels: wrapped, not a long strip
 
 
 def draw_all(run: Run, predictions: list[np.ndarray], test, folder: Path) -> list[Path]:
@@ -31,8 +47,19 @@ def draw_all(run: Run, predictions: list[np.ndarray], test, folder: Path) -> lis
 
 
 def learning_curves(run: Run, path: Path) -> Path:
-    figure, axis = plt.subplots(figsize=(8, 5))
+    return _save(learning_curves_figure(run), path)
+
+
+def learning_curves_figure(run: Run) -> Figure:
+    """Validation MSE per epoch of every trial; the best trial thick and labelled, the research
+    configuration black, trials ASHA stopped marked x at their last epoch."""
+    figure, axis = plt.subplots(figsize=(9, 5.5))
+    axis.set_prop_cycle(color=OTHER_COLORS)
     histories = run.histories
+    best_id = run.best["trial_id"] if run.has_result else None
+    # Few enough trials to name each in the legend; otherwise one entry for them all.
+    name_each = len(run.trials) <= LEGEND_TRIALS
+    others_labelled = stopped_labelled = False
     for _, trial in run.trials.iterrows():
         history = histories.get(trial["trial_id"])
         if history is None or METRIC not in history:
@@ -40,10 +67,19 @@ def learning_curves(run: Run, path: Path) -> Path:
         history = history[history[METRIC].apply(math.isfinite)]
         if history.empty:
             continue
-        style = (
-            {"color": "black", "linewidth": 2.5, "zorder": 3} if trial["research_config"] else {"alpha": 0.7}
-        )
-        (line,) = axis.plot(history["epoch"], history[METRIC], **style)
+        research = " (research configuration)" if trial["research_config"] else ""
+        if trial["trial_id"] == best_id:
+            style = {"color": BEST_COLOR, "linewidth": 3.5, "zorder": 4}
+            label = f"best: trial {trial['trial_id']}{research}"
+        elif research:
+            style = {"color": "black", "linewidth": 2.5, "zorder": 3}
+            label = f"trial {trial['trial_id']}{research}"
+        else:
+            style = {"alpha": 0.8, "linewidth": 1.2} if name_each else {"color": "tab:blue", "alpha": 0.5}
+            label = f"trial {trial['trial_id']}" if name_each else "_" if others_labelled else "other trials"
+            others_labelled = True
+        marker = "o" if len(history) == 1 else None  # a single epoch is no line
+        (line,) = axis.plot(history["epoch"], history[METRIC], label=label, marker=marker, **style)
         if trial["status"] == "stopped early (ASHA)":
             axis.plot(
                 history["epoch"].iloc[-1],
@@ -52,33 +88,65 @@ def learning_curves(run: Run, path: Path) -> Path:
                 color=line.get_color(),
                 markersize=10,
                 mew=2,
+                zorder=5,
+                label=None if stopped_labelled else "stopped by ASHA",
             )
+            stopped_labelled = True
     axis.set_yscale("log")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("epoch")
     axis.set_ylabel("validation MSE (52 blendshapes)")
-    axis.set_title(
-        f"{run.options.arch}: learning curves (x = stopped by ASHA, black = research configuration)"
-    )
-    return _save(figure, path)
+    axis.set_title(f"{run.options.arch}: learning curves")
+    if axis.get_legend_handles_labels()[0]:
+        axis.legend(loc="best", fontsize="small", ncols=2 if len(run.trials) > LEGEND_TRIALS // 2 else 1)
+    return figure
 
 
 def metric_vs_hyperparameters(run: Run, path: Path) -> Path:
+    return _save(metric_vs_hyperparameters_figure(run), path)
+
+
+def metric_vs_hyperparameters_figure(run: Run) -> Figure:
+    """Each trial's best validation MSE against each hyperparameter, one panel per hyperparameter
+    (at most 3 to a row); the best trial a red star in every panel, the research configuration black."""
     space = architecture_space(run.options.arch)
     trials = run.trials[run.trials[best_column()].apply(math.isfinite)]
-    figure, axes = plt.subplots(1, len(space), figsize=(4 * len(space), 4), squeeze=False)
-    for axis, (name, domain) in zip(axes[0], space.items()):
+    best = trials[trials["trial_id"] == run.best["trial_id"]] if run.has_result else trials.iloc[:0]
+    rows = math.ceil(len(space) / PANELS_PER_ROW)
+    columns = math.ceil(len(space) / rows)  # 4 panels: 2 x 2 rather than 3 + 1
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 3.6 * rows + 0.6), squeeze=False, sharey=True
+    )
+    for axis, (name, domain) in zip(axes.flat, space.items()):
         column = config_column(name)
-        colors = ["black" if research else "tab:blue" for research in trials["research_config"]]
-        axis.scatter(trials[column], trials[best_column()], c=colors)
+        others = trials[~trials["research_config"]]
+        research = trials[trials["research_config"]]
+        axis.scatter(others[column], others[best_column()], color="tab:blue", label="trial")
+        axis.scatter(research[column], research[best_column()], color="black", label="research configuration")
+        axis.scatter(
+            best[column],
+            best[best_column()],
+            marker="*",
+            s=320,
+            facecolors="none",
+            edgecolors=BEST_COLOR,
+            linewidths=2,
+            zorder=4,
+            label="best trial",
+        )
         if isinstance(domain, LogUniform):
             axis.set_xscale("log")
+            axis.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks overlap
         axis.set_yscale("log")
+        axis.margins(0.1)  # markers at the edges stay whole
         axis.set_xlabel(name)
-    axes[0][0].set_ylabel("best validation MSE")
-    figure.suptitle(
-        f"{run.options.arch}: best validation MSE per trial against each hyperparameter (black = research)"
-    )
-    return _save(figure, path)
+    for axis in axes.flat[len(space) :]:
+        axis.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("best validation MSE")
+    axes[0][0].legend(loc="best", fontsize="small")
+    figure.suptitle(f"{run.options.arch}: best validation MSE per trial against each hyperparameter")
+    return figure
 
 
 def importances(run: Run, path: Path) -> Path:

@@ -97,7 +97,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    info = commands.add_parser("info", help="print what a dataset holds")
+    info = commands.add_parser(
+        "info",
+        help="print what a dataset holds",
+        description="Describe a built dataset from its manifest.json: where it came from, its splits "
+        "(sequences, frames, length range), speakers and voices, the build and AU options, the oracle "
+        "MSE of its test split when it was built from a synthetic corpus, and rejected pairs. Reads no frames.",
+    )
     info.add_argument("dataset", help="dataset folder")
     return parser
 
