@@ -27,6 +27,7 @@ os.environ["RAY_TMPDIR"] = RAY_TMPDIR
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(RAY_TMPDIR, ignore_errors=True)
 
+
 # The test models are tiny: one thread beats two fighting over 2 cores.
 torch.set_num_threads(1)
 

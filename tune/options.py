@@ -162,6 +162,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"a tiny search to check the set-up (under 2 minutes): {smoke}",
     )
+    p.add_argument("--verbose", action="store_true", help="print Ray's status table and Ray/Optuna log lines")
     return p
 
 

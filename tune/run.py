@@ -21,7 +21,7 @@ if CLUSTER_TOKEN.is_file() and not {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH"} & se
 os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
 os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-# Ray's newer console output ignores progress reporters; use the classic table.
+# Ray's newer console output ignores progress reporters; with --verbose, use the classic table.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 from au2bs import cli  # noqa: E402
@@ -67,7 +67,7 @@ def _resumed_options(name: str, storage_root: str, address: str | None) -> Searc
     return replace(saved, storage=root, address=address if address is not None else saved.address)
 
 
-def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool] | int:
+def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool, bool] | int:
     args = parser().parse_args(argv)
     if args.show_space:
         for options in resolve_all(args):  # the same checks as a run
@@ -80,7 +80,7 @@ def _prepare(argv: list[str] | None) -> tuple[list[SearchOptions], bool] | int:
         check_storage(options, new_run=not resuming)
         if options.data is not None:
             read_manifest(options.data)  # exists and is a dataset
-    return runs, resuming
+    return runs, resuming, args.verbose
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,11 +102,11 @@ def _main(argv: list[str] | None, interrupts: Interrupts) -> int:
         return 130
     if isinstance(prepared, int):
         return prepared
-    runs, resuming = prepared
+    runs, resuming, verbose = prepared
     codes = []
     for options in runs:
         try:
-            codes.append(run_search(options, resuming, interrupts))
+            codes.append(run_search(options, resuming, interrupts, verbose))
         except InputError as error:
             return cli.report(error)
         except Interrupted:
@@ -123,8 +123,11 @@ def _main(argv: list[str] | None, interrupts: Interrupts) -> int:
     return max(codes)
 
 
-def run_search(options: SearchOptions, resuming: bool, interrupts: Interrupts) -> int:
-    """One architecture's search, start to summary; returns the exit status."""
+def run_search(options: SearchOptions, resuming: bool, interrupts: Interrupts, verbose: bool = False) -> int:
+    """One architecture's search, start to summary; returns the exit status.
+
+    verbose: Ray's status table and Ray's and Optuna's log lines as well as the console's.
+    """
     locks: list[RunLock] = []
     try:
         if resuming:
@@ -132,13 +135,18 @@ def run_search(options: SearchOptions, resuming: bool, interrupts: Interrupts) -
             locks.append(RunLock.resume(options.run_path))
             if locks[0].took_over_note():
                 print(f"note: {locks[0].took_over_note()}", flush=True)
-        return _search(options, resuming, interrupts, locks)
+        from tune.console import library_output  # imports Ray, which sets up its loggers
+
+        with library_output(verbose):
+            return _search(options, resuming, interrupts, locks, verbose)
     finally:
         for lock in locks:
             lock.release()
 
 
-def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, locks: list[RunLock]) -> int:
+def _search(
+    options: SearchOptions, resuming: bool, interrupts: Interrupts, locks: list[RunLock], verbose: bool
+) -> int:
     import ray
 
     from tune import search
@@ -171,20 +179,24 @@ def _search(options: SearchOptions, resuming: bool, interrupts: Interrupts, lock
                 f"(--train-fraction {options.train_fraction}); validation used all {len(data['val'])}"
             )
         max_concurrent = options.max_concurrent or search.slots(options, gpus_per_trial)
+        console = search.make_console(options, verbose)
         _print_plan(options, dataset.path, data, gpus_per_trial, max_concurrent, resuming)
         if not resuming:
             locks.append(RunLock.new_run(options.run_path))  # the folder and its lock, in one step
             storage.write_bytes(storage.join(options.run_path, CONFIG_FILE), options.to_json().encode())
-            tuner = search.new_tuner(options, data, gpus_per_trial, dataset.provenance, max_concurrent)
+            tuner = search.new_tuner(
+                options, data, gpus_per_trial, dataset.provenance, max_concurrent, console
+            )
         else:
             search.fetch_study(options)
             resume_at(search.study_storage(options), options.storage)  # where the run lies now
-            tuner = search.restored_tuner(options, data, gpus_per_trial, dataset.provenance)
+            tuner = search.restored_tuner(options, data, gpus_per_trial, dataset.provenance, console)
         start = time.monotonic()
         interrupts.searching = True
         try:
             tuner.fit()
         finally:
+            console.close()  # a terminal's progress line ends before anything else prints
             interrupts.searching = False
             search.publish_study(options)  # finished or interrupted, the run folder holds its study
         wall = time.monotonic() - start

@@ -18,6 +18,7 @@ from au2bs.models.space import architecture_space, research_point
 from tune import storage
 from tune.artifacts import METRIC, MODE, OPTUNA_FILE
 from tune.bridge import NumberedOptunaSearch, RelocatableSearchGenerator, TruthfulOptunaSearch
+from tune.console import SearchConsole
 from tune.deadline import DeadlineSearcher
 from tune.options import SearchOptions
 from tune.spaces import to_ray
@@ -142,15 +143,8 @@ def trainable(options: SearchOptions, data: dict[str, SplitArrays], gpus_per_tri
     return ray_tune.with_resources(with_data, {"cpu": options.cpus_per_trial, "gpu": gpus_per_trial})
 
 
-def run_config(options: SearchOptions, verbose: int) -> ray_tune.RunConfig:
-    from ray.tune import CLIReporter
-
-    reporter = CLIReporter(
-        metric_columns=REPORTED_METRICS,
-        parameter_columns=list(architecture_space(options.arch)),
-        max_report_frequency=15,
-        sort_by_metric=True,  # metric and mode come from TuneConfig
-    )
+def run_config(options: SearchOptions, console: SearchConsole) -> ray_tune.RunConfig:
+    """Storage, checkpoints and retries; the console prints the search (with --verbose Ray's table too)."""
     return ray_tune.RunConfig(
         name=options.name,
         storage_path=options.storage,
@@ -160,7 +154,35 @@ def run_config(options: SearchOptions, verbose: int) -> ray_tune.RunConfig:
             checkpoint_score_order=MODE,
         ),
         failure_config=ray_tune.FailureConfig(max_failures=options.max_failures),
-        progress_reporter=reporter,
+        callbacks=[console],
+        **_ray_output(options, console.verbose),
+    )
+
+
+def _ray_output(options: SearchOptions, verbose: bool) -> dict:
+    """Ray's own progress output: its status table every 15 s with --verbose, else none."""
+    if not verbose:
+        return {"progress_reporter": None, "verbose": 0}
+    from ray.tune import CLIReporter
+
+    reporter = CLIReporter(
+        metric_columns=REPORTED_METRICS,
+        parameter_columns=list(architecture_space(options.arch)),
+        max_report_frequency=15,
+        sort_by_metric=True,  # metric and mode come from TuneConfig
+        # Ray's default reads a global that an earlier search in the process changed.
+        print_intermediate_tables=True,
+    )
+    return {"progress_reporter": reporter, "verbose": 1}
+
+
+def make_console(options: SearchOptions, verbose: bool) -> SearchConsole:
+    """What the search prints while it runs (tune/console.py)."""
+    return SearchConsole(
+        names=list(architecture_space(options.arch)),
+        num_samples=options.num_samples,
+        max_epochs=options.max_epochs,
+        run_path=options.run_path,
         verbose=verbose,
     )
 
@@ -187,19 +209,34 @@ def tune_config(
     )
 
 
-def new_tuner(options, data, gpus_per_trial, provenance, max_concurrent, verbose=1) -> ray_tune.Tuner:
+def new_tuner(
+    options, data, gpus_per_trial, provenance, max_concurrent, console: SearchConsole
+) -> ray_tune.Tuner:
+    config = tune_config(options, max_concurrent, study_storage(options))
+    console.watch(config.scheduler)
     return ray_tune.Tuner(
         trainable(options, data, gpus_per_trial, provenance),
         param_space=to_ray(architecture_space(options.arch)),
-        tune_config=tune_config(options, max_concurrent, study_storage(options)),
-        run_config=run_config(options, verbose),
+        tune_config=config,
+        run_config=run_config(options, console),
     )
 
 
-def restored_tuner(options, data, gpus_per_trial, provenance) -> ray_tune.Tuner:
-    return ray_tune.Tuner.restore(
+def restored_tuner(options, data, gpus_per_trial, provenance, console: SearchConsole) -> ray_tune.Tuner:
+    tuner = ray_tune.Tuner.restore(
         options.run_path,
         trainable=trainable(options, data, gpus_per_trial, provenance),
         resume_unfinished=True,
         resume_errored=True,
     )
+    # Ray restores the RunConfig saved with the run (its console, or for a run saved
+    # before the console existed, Ray's table); Tuner.restore takes no new one, so this
+    # driver's output settings replace the saved ones on the restored tuner itself.
+    restored = getattr(tuner, "_local_tuner", None)
+    if restored is not None:
+        console.watch(restored._tune_config.scheduler)
+        saved = restored.get_run_config()
+        saved.callbacks = [console]
+        for key, value in _ray_output(options, console.verbose).items():
+            setattr(saved, key, value)
+    return tuner
