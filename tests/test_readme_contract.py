@@ -3,6 +3,7 @@ CI runs exactly the second."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -24,10 +25,13 @@ def test_the_two_commands_are_make_search_and_make_test():
 
 def test_make_search_runs_the_main_job_and_make_test_checks_style_then_tests():
     def dry_run(target: str) -> list[str]:
-        # -n prints the commands without running them; VENV is taken as already set up.
+        # -n prints the commands without running them; VENV is taken as already set up. Run inside
+        # `make test`, the outer make's settings must not reach this one.
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VENV")}
         done = subprocess.run(
-            ["make", "-n", "VENV=.venv", "ARGS=", "-o", ".venv/.installed", target],
+            ["make", "-n", "--no-print-directory", "VENV=.venv", "ARGS=", "-o", ".venv/.installed", target],
             cwd=ROOT,
+            env=env,
             capture_output=True,
             text=True,
             check=True,
