@@ -11,22 +11,22 @@ import pandas as pd
 import pytest
 from tune_helpers import small_dataset
 
-from tune.console import (
+from tune.console import SearchConsole
+from tune.console_lines import (
     Progress,
     RungDecision,
-    SearchConsole,
     asha_decision,
     clock,
     distinct,
     hyperparameters,
     label,
     last_line,
-    library_output,
     number,
     progress_line,
     rung_line,
     score,
 )
+from tune.library_output import library_output
 from tune.run import main
 
 

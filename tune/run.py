@@ -135,7 +135,7 @@ def run_search(options: SearchOptions, resuming: bool, interrupts: Interrupts, v
             locks.append(RunLock.resume(options.run_path))
             if locks[0].took_over_note():
                 print(f"note: {locks[0].took_over_note()}", flush=True)
-        from tune.console import library_output  # imports Ray, which sets up its loggers
+        from tune.library_output import library_output  # imports Ray, which sets up its loggers
 
         with library_output(verbose):
             return _search(options, resuming, interrupts, locks, verbose)
