@@ -41,6 +41,7 @@ def test_every_entry_point_answers_bad_input_with_one_line(tmp_path, capsys):
 
 def test_tune_run_flags_are_the_search_options_fields():
     help_text = parser().format_help()
+    assert help_text.startswith("usage: python -m tune.run (--arch ARCH | --resume NAME) [options]")
     flagged = {f.name for f in FLAG_FIELDS}
     own = {"arch", "data", "seed", "storage", "name"}  # flags with checks of their own
     assert flagged | own == {f.name for f in dataclasses.fields(SearchOptions)}

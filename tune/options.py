@@ -124,6 +124,7 @@ def _scalar_type(declared: str):
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m tune.run",
+        usage="%(prog)s (--arch ARCH | --resume NAME) [options]",
         description="Hyperparameter search for one GRUNet architecture with Ray Tune: Optuna (TPE) "
         "proposes configurations, ASHA stops poor trials early, trials share one copy of the dataset "
         "per node. Ends by naming the best configuration and its checkpoint.",
