@@ -82,3 +82,13 @@ def test_default_dataset_is_built_once_and_reused(tmp_path, monkeypatch):
     messages.clear()
     assert default_dataset(config, progress=False, log=messages.append) == first and not messages
     assert load_dataset(first)["train"].x.size
+
+
+def test_progress_bars_stay_out_of_logs(tmp_path, capsys):
+    """Output to a file or CI log (not a terminal) gets no tqdm bar and so no carriage returns."""
+    config = SynthConfig(speakers=2, utterances_per_voice=1, seed=3)
+    generate_corpus(tmp_path / "raw", config, progress=True)
+    build_dataset(tmp_path / "raw", tmp_path / "ds", BuildOptions(seed=3), progress=True, log=print)
+    captured = capsys.readouterr()
+    assert "\r" not in captured.out + captured.err
+    assert "dataset at" in captured.out  # the builder's own lines still come

@@ -72,8 +72,14 @@ def build_dataset(
     kept: list[PairResult] = []
     rejected: list[dict] = []
     outcomes = _process_all(pairs, options, workers)
+    # disable=None: a bar on a terminal only, never carriage returns in a log file.
     for pair, (status, payload) in tqdm(
-        zip(pairs, outcomes), total=len(pairs), desc="pairs", unit="pair", disable=not progress, leave=False
+        zip(pairs, outcomes),
+        total=len(pairs),
+        desc="pairs",
+        unit="pair",
+        disable=None if progress else True,
+        leave=False,
     ):
         if status == "filtered":
             rejected.append({"id": pair.id, "kind": "filtered", "reason": payload})

@@ -134,7 +134,10 @@ def _write(
     info: dict[str, dict] = {}
     sums = _OracleSums()
     utterances = simulate(config) if takes is None else real_target_utterances(config, takes)
-    bar = tqdm(total=count_utterances(config), desc="synth corpus", unit="utt", disable=not progress)
+    # disable=None: a bar on a terminal only, never carriage returns in a log file.
+    bar = tqdm(
+        total=count_utterances(config), desc="synth corpus", unit="utt", disable=None if progress else True
+    )
     for utterance in utterances:
         openface = f"{OPENFACE_DIR}/{utterance.id}.csv"
         livelink = f"{LIVELINK_DIR}/{utterance.id}.csv"
