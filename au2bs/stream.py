@@ -26,6 +26,7 @@ N // 2 frames (50 ms for N = 6), except at the very start.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,17 @@ def _interpolate(previous: tuple[float, np.ndarray] | None, latest: tuple[float,
 
 def _listing() -> str:
     return ", ".join(streamable_architectures())
+
+
+def streaming_frame_ms(stream: StreamingPredictor, frames: int = 200) -> float:
+    """Median ms of one `step` (the recurrent state carried), as a live stream pays it per frame."""
+    rng = np.random.default_rng(0)
+    inputs = rng.uniform(0, 0.6, (frames + 20, NUM_AUS)).astype(np.float32)
+    timings = []
+    for index, frame in enumerate(inputs):
+        start = time.perf_counter()
+        stream.step(frame)
+        if index >= 20:  # the first calls warm the allocator up
+            timings.append((time.perf_counter() - start) * 1000)
+    stream.reset()
+    return float(np.median(timings))

@@ -177,6 +177,7 @@ def test_compare_ranks_the_runs(runs, tmp_path, capsys):
         summary = json.loads((runs[row["arch"]] / "summary.json").read_text())
         assert row["val_mse"] == pytest.approx(summary["best"]["val_mse"])
         assert row["causal"] and row["inference_fps"] > 0 and row["parameters"] > 0
+        assert 0 < row["frame_ms"] < 16.7 and row["live_60fps"]  # one streamed step, state carried
     assert (tmp_path / "leaderboard.png").read_bytes()[:4] == b"\x89PNG"
 
 
