@@ -55,6 +55,16 @@ def add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help=DATA_HELP)
 
 
+def add_checkpoint(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """--checkpoint: what au2bs.predict.resolve_checkpoint accepts."""
+    parser.add_argument(
+        "--checkpoint",
+        required=True,
+        help="checkpoint.pt from au2bs.train or a search trial, the folder holding it (as `tune.best RUN "
+        "--checkpoint-only` prints), or a finished run folder of tune.run (its best checkpoint)" + note,
+    )
+
+
 def add_seed(parser: argparse.ArgumentParser, help: str, default: int = 0) -> None:
     parser.add_argument("--seed", type=int, default=default, help=f"{help} (default: %(default)s)")
 

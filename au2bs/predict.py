@@ -153,12 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m au2bs.predict",
         description="Turn OpenFace CSVs into Live Link Face CSVs (60 fps) with a trained checkpoint.",
     )
-    parser.add_argument(
-        "--checkpoint",
-        required=True,
-        help="checkpoint.pt from au2bs.train or a search trial, the folder holding it "
-        "(as `tune.best RUN --checkpoint-only` prints), or a finished run folder of tune.run (its best checkpoint)",
-    )
+    cli.add_checkpoint(parser)
     parser.add_argument("--openface", required=True, help="an OpenFace CSV or a folder of them")
     parser.add_argument(
         "--out", required=True, help="folder for the Live Link Face CSVs (one per input, same name)"

@@ -39,12 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--checkpoint",
-        required=True,
-        help="checkpoint.pt from au2bs.train or a search trial, the folder holding it, or a finished "
-        "run folder of tune.run (its best checkpoint); the best epoch's weights are exported",
-    )
+    cli.add_checkpoint(parser, "; the best epoch's weights are exported")
     parser.add_argument("--onnx", required=True, help="the ONNX file to write (see `both` below)")
     parser.add_argument(
         "--form",

@@ -34,11 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "not after the previous one) is skipped and counted as dropped; the stream goes on. "
         "Ctrl-C stops with a summary line (exit 130).",
     )
-    parser.add_argument(
-        "--checkpoint",
-        required=True,
-        help="checkpoint.pt of a causal architecture, the folder holding it, or a finished run folder of tune.run",
-    )
+    cli.add_checkpoint(parser, "; a causal architecture")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--follow", metavar="FILE", help="an OpenFace CSV still being written: read new lines as they appear"
