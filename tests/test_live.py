@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -209,3 +210,20 @@ def test_ctrl_c_stops_with_one_summary_line(setup, tmp_path):
     assert process.returncode == 130, err
     assert out.strip().splitlines()[-1].startswith("interrupted: rows in ")
     assert "Traceback" not in err
+
+
+def test_a_long_session_keeps_only_what_record_needs():
+    from au2bs.live.__main__ import LATENCY_WINDOW, Console, Sender
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{receiver.getsockname()[1]}"
+        streaming, recording = Sender(target, "s"), Sender(target, "s", keep=True)
+        for _ in range(3):
+            streaming.send(np.zeros(61))
+            recording.send(np.ones(61))
+    assert (streaming.frames, streaming.kept) == (3, None)
+    assert recording.frames == 3 and len(recording.kept) == 3
+    console = Console(io.StringIO())
+    console.latency.extend([0.001] * (LATENCY_WINDOW + 5))
+    assert len(console.latency) == LATENCY_WINDOW and "frames out 3" in console.line(streaming)

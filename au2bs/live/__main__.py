@@ -7,6 +7,7 @@ import datetime
 import socket
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,9 @@ from au2bs.stream import StreamingPredictor
 
 POLL_S = 0.01  # how often --follow looks for new lines
 INTERRUPTED = 130  # the shell's status for Ctrl-C
+
+
+LATENCY_WINDOW = 10_000  # rows the latency percentiles are taken over (the latest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 class Sender:
     """A UDP socket connected to the receiver; a closed port there is counted, not fatal."""
 
-    def __init__(self, target: str, subject: str) -> None:
+    def __init__(self, target: str, subject: str, keep: bool = False) -> None:
         host, _, port_text = target.rpartition(":")
         host = host.strip("[]")
         if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -84,16 +88,20 @@ class Sender:
         self.device_id = new_device_id()
         midnight = datetime.datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
         self.first_frame = int((datetime.datetime.now() - midnight).total_seconds() * LIVELINK_FPS)
-        self.sent: list[np.ndarray] = []
+        self.frames = 0  # datagrams sent so far
+        # What was sent, for --record only: a session of hours would otherwise grow without end.
+        self.kept: list[np.ndarray] | None = [] if keep else None
         self.refused = 0  # datagrams the receiver's host bounced (nothing listening yet)
 
     def send(self, values: np.ndarray) -> None:
-        frame = self.first_frame + len(self.sent)
+        frame = self.first_frame + self.frames
         try:
             self.socket.send(encode_datagram(self.device_id, self.subject, frame, values))
         except ConnectionRefusedError:
             self.refused += 1
-        self.sent.append(np.asarray(values, dtype=np.float32))
+        self.frames += 1
+        if self.kept is not None:
+            self.kept.append(np.asarray(values, dtype=np.float32))
 
 
 class Console:
@@ -103,7 +111,8 @@ class Console:
         self.out = out or sys.stdout
         self.tty = self.out.isatty()
         self.rows = self.dropped = 0
-        self.latency: list[float] = []  # seconds, row parsed -> datagram sent
+        # Seconds from row parsed to datagram sent, over the latest rows (bounded for long sessions).
+        self.latency: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._shown = time.monotonic()
 
     def line(self, sender: Sender) -> str:
@@ -113,9 +122,7 @@ class Console:
         else:
             latency = "latency -"
         refused = f", {sender.refused} refused by the receiver" if sender.refused else ""
-        return (
-            f"rows in {self.rows}, frames out {len(sender.sent)}, dropped {self.dropped}, {latency}{refused}"
-        )
+        return f"rows in {self.rows}, frames out {sender.frames}, dropped {self.dropped}, {latency}{refused}"
 
     def update(self, sender: Sender) -> None:
         now = time.monotonic()
@@ -143,7 +150,7 @@ def _live(args: argparse.Namespace) -> int:
         raise InputError("--record would overwrite a file or its folder does not exist", record)
     if args.idle_timeout <= 0:
         raise InputError(f"--idle-timeout must be positive, got {args.idle_timeout}")
-    sender = Sender(args.target, args.subject)
+    sender = Sender(args.target, args.subject, keep=record is not None)
     console = Console()
     status, how = 0, "done"
     try:
@@ -155,9 +162,9 @@ def _live(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         status, how = INTERRUPTED, "interrupted"
     summary = f"{how}: {console.line(sender)}"
-    if record is not None and sender.sent:
+    if record is not None and sender.kept:
         write_livelink(
-            record, np.array(sender.sent, dtype=np.float64), start_seconds=sender.first_frame / LIVELINK_FPS
+            record, np.array(sender.kept, dtype=np.float64), start_seconds=sender.first_frame / LIVELINK_FPS
         )
         summary += f"; recorded to {record}"
     console.finish(summary)
