@@ -5,14 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from pairs_factory import write_corpus
+from tune_helpers import small_splits, tiny_checkpoint
 
 from au2bs.constants import NUM_AUS
-from au2bs.data import BuildOptions, build_dataset, load_dataset
 from au2bs.export import OPSET, supported_forms
 from au2bs.export.__main__ import main
 from au2bs.models import ARCHITECTURES
-from au2bs.train import TrainConfig, Trainer
 from au2bs.train.checkpoint import CHECKPOINT_FILE, load_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint
 
@@ -27,9 +25,7 @@ NON_CAUSAL = next(name for name, spec in ARCHITECTURES.items() if not spec.causa
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory):
     root = tmp_path_factory.mktemp("export_data")
-    write_corpus(root / "raw", count=6, frames=60, lag_frames_base=10)
-    build_dataset(root / "raw", root / "ds", BuildOptions(), progress=False, log=lambda _: None)
-    return load_dataset(root / "ds", ("train", "val"))
+    return small_splits(root, frames=60)
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +37,7 @@ def checkpoints(splits, tmp_path_factory):
     def get(arch: str):
         if arch not in made:
             # PyTorch's initialisation: outputs far from 0, so a 1e-5 agreement means something.
-            config = TrainConfig.for_architecture(arch, hidden_size=8, init_std=None, epochs=1, batch_size=4)
-            trainer = Trainer(config, splits["train"], splits["val"], "cpu")
-            trainer.run()
-            trainer.save(root / arch / CHECKPOINT_FILE)
+            tiny_checkpoint(splits, arch, root / arch, init_std=None)
             made[arch] = root / arch
         return made[arch]
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pairs_factory import write_corpus, write_pair
-from test_stream import train_checkpoint
+from pairs_factory import write_pair
+from tune_helpers import small_splits, tiny_checkpoint
 
 from au2bs.constants import NUM_LIVELINK
-from au2bs.data import BuildOptions, build_dataset, load_dataset
 from au2bs.formats import read_livelink, read_openface
 from au2bs.live import decode_datagram, encode_datagram
 from au2bs.live.__main__ import main
@@ -31,15 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("live")
-    write_corpus(root / "raw", count=6, frames=120, lag_frames_base=10)
-    build_dataset(root / "raw", root / "ds", BuildOptions(), progress=False, log=lambda _: None)
-    splits = load_dataset(root / "ds", ("train", "val"))
+    splits = small_splits(root)
     # About 1.5 s of AUs at 58 fps.
     openface, _ = write_pair(root / "take", "take", seed=4, frames=100, lag_frames=10)
     return {
         "root": root,
-        "checkpoint": train_checkpoint(splits, "grunet0.3", root / "gru"),
-        "seq2seq": train_checkpoint(splits, "grunet0.4", root / "seq2seq"),
+        "checkpoint": tiny_checkpoint(splits, "grunet0.3", root / "gru"),
+        "seq2seq": tiny_checkpoint(splits, "grunet0.4", root / "seq2seq"),
         "openface": openface,
     }
 

@@ -7,11 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from pairs_factory import write_corpus
+from tune_helpers import small_splits, tiny_checkpoint
 
 from au2bs import predict
-from au2bs.data import BuildOptions, build_dataset, load_dataset
-from au2bs.train import TrainConfig, Trainer
 from au2bs.train.checkpoint import CHECKPOINT_FILE
 from tune import artifacts
 
@@ -25,13 +23,7 @@ DIVERGED = (
 def trained(tmp_path_factory):
     """A one-epoch model's training folder (checkpoint.pt) and an OpenFace file to predict from."""
     root = tmp_path_factory.mktemp("predict_inputs")
-    write_corpus(root / "raw", count=6, frames=120, lag_frames_base=10)
-    build_dataset(root / "raw", root / "ds", BuildOptions(), progress=False, log=lambda _: None)
-    splits = load_dataset(root / "ds", ("train", "val"))
-    config = TrainConfig.for_architecture("grunet0.3", hidden_size=8, epochs=1, batch_size=4)
-    trainer = Trainer(config, splits["train"], splits["val"], "cpu")
-    trainer.run()
-    trainer.save(root / "train" / CHECKPOINT_FILE)
+    tiny_checkpoint(small_splits(root), "grunet0.3", root / "train")
     return {"folder": root / "train", "openface": root / "raw" / "openface" / "utt01.csv"}
 
 

@@ -4,34 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pairs_factory import write_corpus, write_pair
+from pairs_factory import write_pair
+from tune_helpers import small_splits, tiny_checkpoint
 
-from au2bs.data import BuildOptions, build_dataset, load_dataset
 from au2bs.errors import InputError
 from au2bs.formats import read_openface
 from au2bs.predict import Predictor, prepare_openface
 from au2bs.stream import StreamingPredictor, streamable_architectures
-from au2bs.train import TrainConfig, Trainer
-from au2bs.train.checkpoint import CHECKPOINT_FILE
 
 CAUSAL = streamable_architectures()
-
-
-def train_checkpoint(splits, arch: str, folder, provenance: dict | None = None):
-    """A one-epoch, hidden-size-8 checkpoint of `arch`."""
-    config = TrainConfig.for_architecture(arch, hidden_size=8, epochs=1, batch_size=4)
-    trainer = Trainer(config, splits["train"], splits["val"], "cpu", provenance)
-    trainer.run()
-    trainer.save(folder / CHECKPOINT_FILE)
-    return folder / CHECKPOINT_FILE
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("stream")
-    write_corpus(root / "raw", count=6, frames=120, lag_frames_base=10)
-    build_dataset(root / "raw", root / "ds", BuildOptions(), progress=False, log=lambda _: None)
-    splits = load_dataset(root / "ds", ("train", "val"))
+    splits = small_splits(root)
     # Several files, one at 30 fps with a short and a long tracking gap.
     files = [root / "raw" / "openface" / f"utt0{i}.csv" for i in range(3)]
     gappy, _ = write_pair(root / "gappy", "gappy", seed=9, frames=240, au_fps=30.0, failed=slice(20, 24))
@@ -41,7 +28,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def checkpoints(corpus):
-    return {arch: train_checkpoint(corpus["splits"], arch, corpus["root"] / arch) for arch in CAUSAL}
+    return {arch: tiny_checkpoint(corpus["splits"], arch, corpus["root"] / arch) for arch in CAUSAL}
 
 
 def streamed(stream: StreamingPredictor, path) -> np.ndarray:
@@ -110,7 +97,7 @@ def test_a_long_gap_is_held_not_waited_for(checkpoints, corpus):
 
 def test_smoothing_becomes_a_trailing_average(corpus):
     """smooth_frames N: the stream's inputs are offline's centred average, delayed by N // 2 frames."""
-    checkpoint = train_checkpoint(
+    checkpoint = tiny_checkpoint(
         corpus["splits"], "fcnet", corpus["root"] / "smooth", {"au_options": {"smooth_frames": 6}}
     )
     predictor = Predictor(checkpoint)
@@ -122,7 +109,7 @@ def test_smoothing_becomes_a_trailing_average(corpus):
 
 
 def test_a_non_causal_checkpoint_is_refused_in_one_line(corpus):
-    checkpoint = train_checkpoint(corpus["splits"], "grunet0.4", corpus["root"] / "seq2seq")
+    checkpoint = tiny_checkpoint(corpus["splits"], "grunet0.4", corpus["root"] / "seq2seq")
     with pytest.raises(InputError) as error:
         StreamingPredictor.from_checkpoint(checkpoint)
     message = str(error.value)

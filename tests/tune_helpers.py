@@ -1,4 +1,4 @@
-"""Helpers for the search tests: small datasets, reading a run's per-trial results."""
+"""Helpers for the tests: small datasets and tiny checkpoints, reading a run's per-trial results."""
 
 from __future__ import annotations
 
@@ -11,13 +11,33 @@ from pathlib import Path
 
 from pairs_factory import write_corpus
 
-from au2bs.data import BuildOptions, build_dataset
+from au2bs.data import BuildOptions, SplitArrays, build_dataset, load_dataset
+from au2bs.train import TrainConfig, Trainer
+from au2bs.train.checkpoint import CHECKPOINT_FILE
 
 
 def small_dataset(root: Path, count: int = 10, frames: int = 150) -> Path:
     write_corpus(root / "raw", count=count, frames=frames, lag_frames_base=10)
     build_dataset(root / "raw", root / "ds", BuildOptions(), progress=False, log=lambda _: None)
     return root / "ds"
+
+
+def small_splits(root: Path, count: int = 6, frames: int = 120) -> dict[str, SplitArrays]:
+    """The train and val splits of a small dataset built under `root` (raw corpus in root/raw)."""
+    return load_dataset(small_dataset(root, count, frames), ("train", "val"))
+
+
+def tiny_checkpoint(
+    splits: dict[str, SplitArrays], arch: str, folder: Path, provenance: dict | None = None, **config
+) -> Path:
+    """A one-epoch, hidden-size-8 checkpoint of `arch` at folder/checkpoint.pt; `config` overrides."""
+    settings = {"hidden_size": 8, "epochs": 1, "batch_size": 4, **config}
+    trainer = Trainer(
+        TrainConfig.for_architecture(arch, **settings), splits["train"], splits["val"], "cpu", provenance
+    )
+    trainer.run()
+    trainer.save(folder / CHECKPOINT_FILE)
+    return folder / CHECKPOINT_FILE
 
 
 def trial_results(run: Path) -> dict[str, list[dict]]:
