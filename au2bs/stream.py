@@ -110,10 +110,7 @@ class StreamingPredictor:
         inputs = torch.as_tensor(np.asarray(x, dtype=np.float32), device=self.device).view(1, 1, NUM_AUS)
         model = self.model
         if isinstance(model, GRURegressor):
-            states, self._hidden = model.encoder.gru(inputs, self._hidden)  # (1, 1, H), (1, 1, H)
-            prediction = model.head(states)  # (1, 1, C)
-            if model.gate is not None:
-                prediction, _ = model.gate(inputs, prediction)
+            prediction, self._hidden = model.continue_from(inputs, self._hidden)  # (1, 1, C), (1, 1, H)
         else:  # FCNet: each frame on its own
             prediction = model(inputs, torch.ones(1, dtype=torch.long, device=self.device)).prediction
         out = np.zeros(NUM_LIVELINK, dtype=np.float64)

@@ -35,24 +35,18 @@ class GRUStep(nn.Module):
 
     def forward(self, au: Tensor, state_in: Tensor) -> tuple[Tensor, Tensor]:
         """(1, 17) AUs, (1, H) state -> (1, C) channels, (1, H) state."""
-        outputs, state = self.model.encoder.gru(
-            au.unsqueeze(1), state_in.unsqueeze(0)
-        )  # (1, 1, H), (1, 1, H)
-        prediction = self.model.head(outputs.squeeze(1))  # (1, C)
-        if self.model.gate is not None:
-            prediction, _ = self.model.gate(au, prediction)
-        return prediction, state.squeeze(0)
+        prediction, state = self.model.continue_from(au.unsqueeze(1), state_in.unsqueeze(0))  # (1, 1, C)
+        return prediction.squeeze(1), state.squeeze(0)
 
 
-class FCNetStep(nn.Module):
-    """One frame of the per-frame baseline: no state at all."""
+class FCNetFrames(nn.Module):
+    """The per-frame baseline, no state at all: one frame (1, 17) or a take (1, T, 17) -> its channels."""
 
     def __init__(self, model: FCNet) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, au: Tensor) -> Tensor:
-        """(1, 17) AUs -> (1, C) channels."""
         return self.model.head(self.model.body(au))
 
 
@@ -65,23 +59,7 @@ class GRUSequence(nn.Module):
 
     def forward(self, au: Tensor) -> Tensor:
         """(1, T, 17) -> (1, T, C)."""
-        states, _ = self.model.encoder.gru(au)  # (1, T, H)
-        prediction = self.model.head(states)  # (1, T, C)
-        if self.model.gate is not None:
-            prediction, _ = self.model.gate(au, prediction)
-        return prediction
-
-
-class FCNetSequence(nn.Module):
-    """A whole take through the per-frame baseline."""
-
-    def __init__(self, model: FCNet) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, au: Tensor) -> Tensor:
-        """(1, T, 17) -> (1, T, C)."""
-        return self.model.head(self.model.body(au))
+        return self.model.continue_from(au, None)[0]
 
 
 class Seq2SeqSequence(nn.Module):
@@ -174,10 +152,10 @@ class AttentionSequence(nn.Module):
 
 
 # Model class -> its step module (causal ones only) and its sequence module.
-STEP_FORMS: dict[type[nn.Module], type[nn.Module]] = {GRURegressor: GRUStep, FCNet: FCNetStep}
+STEP_FORMS: dict[type[nn.Module], type[nn.Module]] = {GRURegressor: GRUStep, FCNet: FCNetFrames}
 SEQUENCE_FORMS: dict[type[nn.Module], type[nn.Module]] = {
     GRURegressor: GRUSequence,
-    FCNet: FCNetSequence,
+    FCNet: FCNetFrames,
     Seq2Seq: Seq2SeqSequence,
     AttentionSeq2Seq: AttentionSequence,
 }

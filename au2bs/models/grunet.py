@@ -54,3 +54,13 @@ class GRURegressor(nn.Module):
             return ModelOutput(prediction)
         prediction, logits = self.gate(x, prediction)  # (B, T, C) each
         return ModelOutput(prediction, logits)
+
+    def continue_from(self, x: Tensor, hidden: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Unpadded frames (B, t, 17) from GRU state `hidden` (1, B, H), None = zeros ->
+        prediction (B, t, C) and the state after them: what `forward` computes, a piece at a time
+        (frame-by-frame streaming, ONNX step models)."""
+        states, hidden = self.encoder.gru(x, hidden)  # (B, t, H), (1, B, H)
+        prediction = self.head(states)  # (B, t, C)
+        if self.gate is not None:
+            prediction, _ = self.gate(x, prediction)
+        return prediction, hidden
