@@ -13,6 +13,7 @@ from au2bs.constants import RUN_TRIALS_FILE as TRIALS_FILE  # one row per trial
 from au2bs.train.checkpoint import CHECKPOINT_FILE  # inside every trial checkpoint folder
 
 OPTUNA_FILE = "optuna.db"  # the Optuna study (SQLite)
+ERROR_FILE = "error.txt"  # in a trial folder: Ray Tune appends every failure of the trial
 DEFAULT_STORAGE = "./runs"  # where run folders go without --storage
 
 METRIC = "val_mse"  # validation MSE over the 52 blendshapes: comparable across architectures
@@ -24,6 +25,7 @@ __all__ = [
     "CHECKPOINT_FILE",
     "CONFIG_FILE",
     "DEFAULT_STORAGE",
+    "ERROR_FILE",
     "METRIC",
     "METRIC_COLUMNS",
     "MODE",

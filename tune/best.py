@@ -21,7 +21,6 @@ from au2bs import cli
 from au2bs.constants import NUM_BLENDSHAPES, NUM_LIVELINK
 from au2bs.data.load import read_manifest
 from au2bs.errors import InputError
-from au2bs.train.checkpoint import load_checkpoint
 from au2bs.train.checkpoint_eval import CheckpointEvaluation, evaluate_checkpoint, export_livelink
 from tune import storage
 from tune.artifacts import CHECKPOINT_FILE, best_column, config_columns, param_of
@@ -110,14 +109,8 @@ def best_checkpoint_file(run: Run) -> Path:
         if not Path(checkpoint).is_file():
             raise InputError("the best trial's checkpoint is missing on disk", checkpoint)
         return Path(checkpoint)
-    import hashlib
-
-    from au2bs.data.default import cache_root
-
     # Checkpoints never change once written: a fetched copy is kept.
-    local = (
-        cache_root() / "checkpoints" / hashlib.sha256(checkpoint.encode()).hexdigest()[:16] / CHECKPOINT_FILE
-    )
+    local = storage.cache_path("checkpoints", checkpoint, CHECKPOINT_FILE)
     if not local.is_file():
         try:
             storage.copy_file(checkpoint, str(local))
@@ -203,9 +196,7 @@ def _inspect(args: argparse.Namespace) -> int:
         report["test"] = {
             key: metrics[key] for key in ("frames", "utterances", "activation_eps", "blendshapes", "all")
         }
-        # The dataset the evaluation read: the checkpoint's, opened and checked a moment ago.
-        dataset = load_checkpoint(best_checkpoint_file(run))["provenance"]["dataset"]
-        report["oracle"] = against_oracle(metrics, dataset_oracle(dataset, EVALUATED_SPLIT))
+        report["oracle"] = against_oracle(metrics, dataset_oracle(evaluation.dataset, EVALUATED_SPLIT))
         report["worst_channels"] = [{"channel": n, "mse": m, "r2": r} for n, m, r in worst_channels(metrics)]
         if args.export:
             report["exported"] = export_livelink(evaluation, Path(args.export))

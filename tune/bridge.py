@@ -143,10 +143,9 @@ class TruthfulOptunaSearch(NumberedOptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
-        if result:
-            # Ray passes a trial's last result here and never to on_trial_result.
-            self._report(trial_id, result)
-        state, value, outcome = self._verdict(trial_id, result, error)
+        # Ray passes a trial's last result here and never to on_trial_result.
+        steps = self._report(trial_id, result) if result else None
+        state, value, outcome = self._verdict(trial_id, result, error, steps)
         ot_trial = self._ot_trials[trial_id]
         ot_trial.set_user_attr(OUTCOME_ATTR, outcome)
         self._ot_study.tell(ot_trial, value, state=state)
@@ -159,27 +158,32 @@ class TruthfulOptunaSearch(NumberedOptunaSearch):
         storage = self._ot_study._storage
         return storage.get_trial(self._ot_trials[trial_id]._trial_id).intermediate_values
 
-    def _report(self, trial_id: str, result: dict) -> None:
+    def _report(self, trial_id: str, result: dict) -> dict[int, float] | None:
+        """Writes the result's epoch into the study; returns the trial's steps after it (None: no value)."""
         value = result.get(self.metric)
         step = result.get("epoch", result.get("training_iteration"))
         if value is None or step is None:
-            return
+            return None
         value = float(value)
         if math.isnan(value):
             value = math.inf  # a NaN cannot be ranked; a diverged epoch is the worst value
         step = int(step)
+        steps = self._steps(trial_id)
         # An epoch redone after a restart (its checkpoint was lost) keeps its first value.
-        if step not in self._steps(trial_id):
+        if step not in steps:
             self._ot_study._storage.set_trial_intermediate_value(
                 self._ot_trials[trial_id]._trial_id, step, value
             )
+            steps = {**steps, step: value}
+        return steps
 
     def _verdict(
-        self, trial_id: str, result: dict | None, error: bool
+        self, trial_id: str, result: dict | None, error: bool, steps: dict[int, float] | None = None
     ) -> tuple[TrialState, float | None, str]:
+        """`steps`: the trial's intermediate values when the caller has just read them."""
         if error:
             return TrialState.FAIL, None, "errored"
-        steps = self._steps(trial_id)
+        steps = self._steps(trial_id) if steps is None else steps
         if not result or not steps:
             return TrialState.PRUNED, None, "stopped before its first epoch"
         last = max(steps)

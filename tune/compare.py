@@ -91,10 +91,7 @@ def format_leaderboard(rows: list[dict]) -> str:
 
 
 def bar_chart(rows: list[dict], folder: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from tune.plots import plt, save  # matplotlib, files only
 
     folder.mkdir(parents=True, exist_ok=True)
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(rows)), 4))
@@ -103,11 +100,7 @@ def bar_chart(rows: list[dict], folder: Path) -> Path:
     axis.bar(names, [row["test_mse"] for row in rows], color=colors)
     axis.set_ylabel("test MSE (52 blendshapes)")
     axis.set_title("best checkpoint per architecture (green = causal, purple = whole utterance)")
-    figure.tight_layout()
-    path = folder / "leaderboard.png"
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return save(figure, folder / "leaderboard.png")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -24,7 +24,7 @@ from ray.tune import Callback
 from ray.tune.schedulers import AsyncHyperBandScheduler
 
 from tune import storage
-from tune.artifacts import METRIC, TRIAL_NUMBER
+from tune.artifacts import ERROR_FILE, METRIC
 from tune.console_lines import (
     METRIC_NAME,
     Progress,
@@ -70,7 +70,7 @@ class SearchConsole(Callback):
         progress_every_s: float = 30.0,
     ) -> None:
         self.verbose = verbose  # Ray's table prints the progress: events only
-        self._names = [n for n in names if n != TRIAL_NUMBER]
+        self._names = list(names)
         self._num_samples, self._max_epochs, self._run_path = num_samples, max_epochs, run_path
         self._every = progress_every_s
         self._scheduler = None
@@ -167,7 +167,7 @@ class SearchConsole(Callback):
         folder = storage.join(self._run_path, Path(trial.path).name) if trial.path else self._run_path
         self._event(
             f"{self._name(trial)} failed after epoch {done}: {self._error(trial)} "
-            f"(traceback: {storage.join(folder, 'error.txt')})",
+            f"(traceback: {storage.join(folder, ERROR_FILE)})",
             trials,
             True,
         )

@@ -21,7 +21,6 @@ class DeadlineSearcher(Searcher):
         self.searcher = searcher
         self.budget_s = budget_s
         self._deadline: float | None = None
-        self.expired = False
 
     def set_search_properties(self, metric, mode, config, **spec) -> bool:
         return self.searcher.set_search_properties(metric, mode, config, **spec)
@@ -42,7 +41,6 @@ class DeadlineSearcher(Searcher):
             now = time.monotonic()
             self._deadline = self._deadline or now + self.budget_s
             if now >= self._deadline:
-                self.expired = True
                 return Searcher.FINISHED
         return self.searcher.suggest(trial_id)
 

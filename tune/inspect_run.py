@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -42,9 +41,7 @@ class Run:
         study = storage.join(self.path, OPTUNA_FILE)
         if not storage.is_uri(self.path):
             return f"sqlite:///{study}" if storage.kind(study) == storage.FileType.File else None
-        from au2bs.data.default import cache_root
-
-        local = cache_root() / "studies" / hashlib.sha256(study.encode()).hexdigest()[:16] / OPTUNA_FILE
+        local = storage.cache_path("studies", study, OPTUNA_FILE)
         try:
             storage.copy_file(study, str(local))  # fetched every time: a study grows while its search runs
         except OSError:

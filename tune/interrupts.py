@@ -67,12 +67,14 @@ class Interrupts:
         signal.raise_signal(signal.SIGUSR1)  # Ray Tune's graceful stop
 
 
-def resume_command(name: str, storage: str) -> str:
+def resume_command(name: str, storage_root: str) -> str:
     """The exact command that resumes run `name` (with --storage unless it is the default)."""
-    from pathlib import Path
-
+    from tune import storage
     from tune.artifacts import DEFAULT_STORAGE
 
-    default = str(Path(DEFAULT_STORAGE).resolve())
     command = f"python -m tune.run --resume {name}"
-    return command if storage == default else f"{command} --storage {storage}"
+    return (
+        command
+        if storage_root == storage.absolute(DEFAULT_STORAGE)
+        else f"{command} --storage {storage_root}"
+    )

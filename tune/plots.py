@@ -47,7 +47,7 @@ def draw_all(run: Run, predictions: list[np.ndarray], test, folder: Path) -> lis
 
 
 def learning_curves(run: Run, path: Path) -> Path:
-    return _save(learning_curves_figure(run), path)
+    return save(learning_curves_figure(run), path)
 
 
 def learning_curves_figure(run: Run) -> Figure:
@@ -103,7 +103,7 @@ def learning_curves_figure(run: Run) -> Figure:
 
 
 def metric_vs_hyperparameters(run: Run, path: Path) -> Path:
-    return _save(metric_vs_hyperparameters_figure(run), path)
+    return save(metric_vs_hyperparameters_figure(run), path)
 
 
 def metric_vs_hyperparameters_figure(run: Run) -> Figure:
@@ -117,10 +117,10 @@ def metric_vs_hyperparameters_figure(run: Run) -> Figure:
     figure, axes = plt.subplots(
         rows, columns, figsize=(4.2 * columns, 3.6 * rows + 0.6), squeeze=False, sharey=True
     )
+    others = trials[~trials["research_config"]]
+    research = trials[trials["research_config"]]
     for axis, (name, domain) in zip(axes.flat, space.items()):
         column = config_column(name)
-        others = trials[~trials["research_config"]]
-        research = trials[trials["research_config"]]
         axis.scatter(others[column], others[best_column()], color="tab:blue", label="trial")
         axis.scatter(research[column], research[best_column()], color="black", label="research configuration")
         axis.scatter(
@@ -167,7 +167,7 @@ def importances(run: Run, path: Path) -> Path:
     elif not run.study_url:
         axis.text(0.5, 0.5, "no Optuna study stored with this run", ha="center", va="center")
     axis.set_title(f"{run.options.arch}: hyperparameter importances")
-    return _save(figure, path)
+    return save(figure, path)
 
 
 def predicted_vs_true(predictions: list[np.ndarray], test, path: Path) -> Path:
@@ -184,10 +184,11 @@ def predicted_vs_true(predictions: list[np.ndarray], test, path: Path) -> Path:
     axes[0].legend(loc="upper right")
     axes[-1].set_xlabel("seconds")
     figure.suptitle(f"test utterance {test.ids[index]}: predicted and true")
-    return _save(figure, path)
+    return save(figure, path)
 
 
-def _save(figure, path: Path) -> Path:
+def save(figure, path: Path) -> Path:
+    """Writes a figure as tune.best's and tune.compare's PNGs are written, and frees it."""
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)

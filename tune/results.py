@@ -83,7 +83,7 @@ def trial_rows(trials: list[TrialFiles], options: SearchOptions) -> pd.DataFrame
         number = config.pop(TRIAL_NUMBER, None)
         row = {
             "trial_id": trial.trial_id,
-            "study_trial": number,
+            TRIAL_NUMBER: number,
             "research_config": _same_config(config, research),
         }
         row.update({config_column(k): v for k, v in config.items()})

@@ -133,8 +133,9 @@ def run_search(options: SearchOptions, resuming: bool, interrupts: Interrupts, v
         if resuming:
             # A second driver on this run is refused before it loads anything.
             locks.append(RunLock.resume(options.run_path))
-            if locks[0].took_over_note():
-                print(f"note: {locks[0].took_over_note()}", flush=True)
+            note = locks[0].took_over_note()
+            if note:
+                print(f"note: {note}", flush=True)
         from tune.library_output import library_output  # imports Ray, which sets up its loggers
 
         with library_output(verbose):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from tune import storage
+from tune.artifacts import ERROR_FILE
 
 STATE_PREFIX = "experiment_state-"
 
@@ -71,7 +72,10 @@ def _plain_trial_fields(entry) -> dict:
 def read_trials(run_path: str) -> list[TrialFiles]:
     """Every trial of the run at `run_path` (a folder or URI), from plain files; ValueError if there is no state."""
     root = run_path.rstrip("/")
-    states = [n for n in storage.names_in(root) if n.startswith(STATE_PREFIX) and n.endswith(".json")]
+    names = storage.names_in(
+        root
+    )  # the state files and trial folders: one listing, not one request per trial
+    states = [n for n in names if n.startswith(STATE_PREFIX) and n.endswith(".json")]
     if not states:
         raise ValueError("no experiment state yet")
     state = json.loads(storage.read_text(storage.join(root, states[-1])) or "{}")
@@ -81,9 +85,9 @@ def read_trials(run_path: str) -> list[TrialFiles]:
         folder = storage.join(root, fields["folder"]) if fields["folder"] else None
         history = error = None
         config = fields["config"]
-        if folder and storage.is_dir(folder):
+        if folder and fields["folder"] in names:
             history = _history(storage.read_text(storage.join(folder, "result.json")))
-            error = storage.read_text(storage.join(folder, "error.txt"))
+            error = storage.read_text(storage.join(folder, ERROR_FILE))
             if not config:
                 config = json.loads(storage.read_text(storage.join(folder, "params.json")) or "{}")
         trials.append(

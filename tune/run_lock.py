@@ -32,6 +32,7 @@ from tune.artifacts import CONFIG_FILE
 LOCK_FILE = "driver.lock"
 LEASE_HEARTBEAT_S = 20.0
 LEASE_STALE_S = 90.0
+NAME_TAKEN = "a run of that name exists; pick another --name or --resume it"
 
 
 def _me() -> dict:
@@ -116,7 +117,7 @@ class RunLock:
         ):
             raise InputError(f"run is in use by another driver ({_describe(holder)})", self.run_path)
         if new_run and storage.read_text(storage.join(self.run_path, CONFIG_FILE)) is not None:
-            raise InputError("a run of that name exists; pick another --name or --resume it", self.run_path)
+            raise InputError(NAME_TAKEN, self.run_path)
         self.previous = holder if holder and holder.get("released") is None else None
         mine = _me()
         self._write_lease(mine)
@@ -177,7 +178,7 @@ def refuse_existing(run_path: str):
     holder = live_holder(run_path)
     if holder is not None:
         raise InputError(f"run is in use by another driver ({_describe(holder)})", run_path)
-    raise InputError("a run of that name exists; pick another --name or --resume it", run_path)
+    raise InputError(NAME_TAKEN, run_path)
 
 
 def _parse(text: str | None) -> dict:

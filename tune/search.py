@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import ConcurrencyLimiter
 
 from au2bs.data import SplitArrays
-from au2bs.data.default import cache_root
 from au2bs.models.space import architecture_space, research_point
 from tune import storage
 from tune.artifacts import METRIC, MODE, OPTUNA_FILE
@@ -32,8 +30,7 @@ def _study_file(options: SearchOptions) -> Path:
     (SQLite needs a local file), from where `publish_study` copies it into the run folder."""
     if not storage.is_uri(options.run_path):
         return Path(options.run_path) / OPTUNA_FILE
-    digest = hashlib.sha256(options.run_path.encode()).hexdigest()[:16]
-    return cache_root() / "optuna" / digest / OPTUNA_FILE
+    return storage.cache_path("optuna", options.run_path, OPTUNA_FILE)
 
 
 def study_storage(options: SearchOptions) -> str:

@@ -6,6 +6,7 @@ Everything that reads or writes a run folder goes through here, on
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -13,6 +14,13 @@ from pathlib import Path
 import pyarrow
 import pyarrow.fs as pafs
 from pyarrow.fs import FileType
+
+
+def cache_path(kind: str, key: str, name: str) -> Path:
+    """Where a local copy of a file behind a URI goes: <au2bs cache>/<kind>/<hash of key>/<name>."""
+    from au2bs.data.default import cache_root  # here: it imports the dataset builder
+
+    return cache_root() / kind / hashlib.sha256(key.encode()).hexdigest()[:16] / name
 
 
 def is_uri(path: str) -> bool:

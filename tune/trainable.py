@@ -55,23 +55,30 @@ def restore_newest_intact(trainer: Trainer, checkpoint: ray_tune.Checkpoint) -> 
     """
     filesystem, latest = checkpoint.filesystem, checkpoint.path.rstrip("/")
     parent, name = latest.rsplit("/", 1)
-    older = sorted(
-        (
-            info.base_name
-            for info in filesystem.get_file_info(pafs.FileSelector(parent))
-            if info.type == pafs.FileType.Directory
-            and info.base_name.startswith("checkpoint_")
-            and info.base_name < name
-        ),
-        reverse=True,
-    )
-    damaged = []
-    for candidate in [name, *older]:
+
+    def older() -> list[str]:  # listed only when the newest does not load
+        return sorted(
+            (
+                info.base_name
+                for info in filesystem.get_file_info(pafs.FileSelector(parent))
+                if info.type == pafs.FileType.Directory
+                and info.base_name.startswith("checkpoint_")
+                and info.base_name < name
+            ),
+            reverse=True,
+        )
+
+    damaged: list[str] = []
+    candidates = [name]
+    while candidates:
+        candidate = candidates.pop(0)
         try:
             with ray_tune.Checkpoint(f"{parent}/{candidate}", filesystem=filesystem).as_directory() as folder:
                 state = load_checkpoint(Path(folder) / CHECKPOINT_FILE)
         except (ValueError, FileNotFoundError, OSError):
             damaged.append(candidate)
+            if candidate == name:
+                candidates = older()
             continue
         trainer.restore(state)
         if not damaged:

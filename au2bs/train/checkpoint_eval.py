@@ -31,6 +31,7 @@ class CheckpointEvaluation:
     split: SplitArrays
     predictions: list[np.ndarray]  # (T_i, C) per sequence, in split order
     metrics: dict  # au2bs.metrics.compute_metrics of those predictions
+    dataset: str  # the dataset folder the split came from (the checkpoint's provenance)
 
 
 def evaluate_checkpoint(path: str | Path, split: str = "test") -> CheckpointEvaluation:
@@ -49,7 +50,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test") -> CheckpointEval
     model = model_from_checkpoint(state, weights="model")
     predictions = predict_split(model, arrays, "cpu")
     targets = [arrays.sequence(i)[1] for i in range(len(arrays))]
-    return CheckpointEvaluation(model, arrays, predictions, compute_metrics(predictions, targets))
+    return CheckpointEvaluation(model, arrays, predictions, compute_metrics(predictions, targets), dataset)
 
 
 def export_livelink(evaluation: CheckpointEvaluation, folder: Path) -> int:
