@@ -21,7 +21,7 @@ from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK, RUN_CONFIG_FILE, RUN_SUM
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
 from au2bs.formats import read_openface, write_livelink
-from au2bs.train.checkpoint import CHECKPOINT_FILE, load_checkpoint
+from au2bs.train.checkpoint import CHECKPOINT_FILE, au_options_of, open_checkpoint
 from au2bs.train.checkpoint_eval import as_livelink
 from au2bs.train.evaluate import model_from_checkpoint
 
@@ -57,10 +57,10 @@ class Predictor:
     """A trained model and the preprocessing it expects."""
 
     def __init__(self, checkpoint: str | Path, device: torch.device | str = "cpu") -> None:
-        state = load_checkpoint(checkpoint)
+        state = open_checkpoint(checkpoint)
         self.arch = state["arch"]
         self.output_names = tuple(state["output_names"])
-        self.au_options = AuOptions(**state.get("provenance", {}).get("au_options", {}))
+        self.au_options = au_options_of(state)
         self.device = torch.device(device)
         # The best weights when validation ran (au2bs.train), else the last.
         self.model = model_from_checkpoint(state, weights="best", device=self.device)
@@ -163,11 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    try:
-        device = cli.device(args.device)
-        predictor = Predictor(resolve_checkpoint(args.checkpoint), device)
-    except (FileNotFoundError, ValueError) as error:
-        raise InputError(str(error)) from None
+    device = cli.device(args.device)  # checked first: the cheaper mistake to report
+    predictor = Predictor(resolve_checkpoint(args.checkpoint), device)
     # Read and check every input first: a bad file stops the run before any output exists.
     prepared = [prepare_openface(path, predictor.au_options) for path in _inputs(Path(args.openface))]
     out = Path(args.out)

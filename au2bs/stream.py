@@ -39,7 +39,7 @@ from au2bs.errors import InputError
 from au2bs.models import ARCHITECTURES, get_architecture
 from au2bs.models.fcnet import FCNet
 from au2bs.models.grunet import GRURegressor
-from au2bs.train.checkpoint import load_checkpoint
+from au2bs.train.checkpoint import au_options_of, open_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint
 
 
@@ -70,13 +70,7 @@ class StreamingPredictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu") -> StreamingPredictor:
         """Loads a checkpoint; InputError (one line) when it is damaged or its architecture is not causal."""
-        try:
-            state = load_checkpoint(path)
-        except (FileNotFoundError, ValueError) as error:
-            message = str(error).splitlines()[0]
-            if str(path) in message:  # the loader names the file already
-                raise InputError(message) from None
-            raise InputError(f"not a usable checkpoint: {message}", path) from None
+        state = open_checkpoint(path)
         arch = state["arch"]
         if not get_architecture(arch).causal:
             raise InputError(
@@ -84,8 +78,8 @@ class StreamingPredictor:
                 f"architectures that can: {_listing()}",
                 path,
             )
-        options = AuOptions(**state.get("provenance", {}).get("au_options", {}))
-        return cls(model_from_checkpoint(state, weights="best", device=device), arch, options, device)
+        model = model_from_checkpoint(state, weights="best", device=device)
+        return cls(model, arch, au_options_of(state), device)
 
     def reset(self) -> None:
         """Forgets the stream: the next sample starts a new utterance."""

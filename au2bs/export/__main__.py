@@ -12,7 +12,7 @@ from au2bs.errors import InputError
 from au2bs.export import BOTH_SUFFIXES, OPSET, export_model, supported_forms
 from au2bs.models import ARCHITECTURES, get_architecture
 from au2bs.predict import resolve_checkpoint
-from au2bs.train.checkpoint import load_checkpoint
+from au2bs.train.checkpoint import open_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint
 
 _CAUSAL = ", ".join(name for name, spec in ARCHITECTURES.items() if spec.causal)
@@ -52,12 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     path = resolve_checkpoint(args.checkpoint)
+    state = open_checkpoint(path)
     try:
-        state = load_checkpoint(path)
         spec = get_architecture(state["arch"])
         model = model_from_checkpoint(state, weights="best")
-    except (FileNotFoundError, ValueError) as error:
-        raise InputError(str(error)) from None
     except (KeyError, TypeError, RuntimeError) as error:
         raise InputError(f"checkpoint does not describe a model of this au2bs ({error})", path) from None
     form = args.form or ("step" if spec.causal else "sequence")

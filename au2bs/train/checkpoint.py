@@ -11,6 +11,9 @@ from pathlib import Path
 
 import torch
 
+from au2bs.data.options import AuOptions
+from au2bs.errors import InputError
+
 CHECKPOINT_FILE = "checkpoint.pt"  # the file name in a training folder and in each trial checkpoint
 CHECKPOINT_FORMAT = "au2bs-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -33,8 +36,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise FileNotFoundError(f"{path}: checkpoint not found")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # torch raises several types for a foreign file
-        raise ValueError(f"{path}: not a readable au2bs checkpoint ({error})") from None
+    except Exception as error:  # torch raises several types for a foreign file; some span lines
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        raise ValueError(f"{path}: not a readable au2bs checkpoint ({first})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not an au2bs checkpoint")
     if state.get("version") != CHECKPOINT_VERSION:
@@ -42,3 +46,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"{path}: checkpoint version {state.get('version')}, this au2bs reads {CHECKPOINT_VERSION}"
         )
     return state
+
+
+def open_checkpoint(path: str | Path) -> dict:
+    """`load_checkpoint` for commands: a missing, damaged or foreign file is an InputError (one line)."""
+    try:
+        return load_checkpoint(path)
+    except (FileNotFoundError, ValueError) as error:  # the message names the file already
+        raise InputError(str(error)) from None
+
+
+def au_options_of(state: dict) -> AuOptions:
+    """The AU preprocessing the checkpoint's dataset was built with (defaults when it records none)."""
+    return AuOptions(**state.get("provenance", {}).get("au_options", {}))

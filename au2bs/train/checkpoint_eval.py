@@ -12,7 +12,7 @@ from au2bs.constants import NUM_LIVELINK
 from au2bs.data import SplitArrays, load_dataset
 from au2bs.errors import InputError
 from au2bs.metrics import compute_metrics
-from au2bs.train.checkpoint import load_checkpoint
+from au2bs.train.checkpoint import open_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint, predict_split
 
 
@@ -39,10 +39,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test") -> CheckpointEval
 
     InputError, one line, when the checkpoint is damaged or its dataset is not on this machine.
     """
-    try:
-        state = load_checkpoint(path)
-    except (FileNotFoundError, ValueError) as error:  # truncated, empty or foreign
-        raise InputError(f"the checkpoint is damaged: {str(error).splitlines()[0]}", path) from None
+    state = open_checkpoint(path)  # truncated, empty or foreign: one line
     dataset = state.get("provenance", {}).get("dataset")
     if not dataset or not Path(dataset).is_dir():
         raise InputError(f"the dataset the checkpoint was trained on is not here ({dataset})", path)
