@@ -86,7 +86,12 @@ def au_features(times: np.ndarray, aus: np.ndarray, at: np.ndarray) -> np.ndarra
     The dataset builder and prediction both call this, so a model sees at
     inference exactly the inputs it was trained on.
     """
-    return np.clip(resample(times, aus, at) / AU_MAX_INTENSITY, 0.0, 1.0)
+    return scale_aus(resample(times, aus, at))
+
+
+def scale_aus(aus: np.ndarray) -> np.ndarray:
+    """OpenFace's 0-5 AU intensities as model inputs: 0-1, clipped."""
+    return np.clip(aus / AU_MAX_INTENSITY, 0.0, 1.0)
 
 
 def resample_mask(times: np.ndarray, mask: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -36,10 +36,9 @@ def report(error: InputError) -> int:
 
 def check_architecture(name: str) -> str:
     """A registered architecture's name; InputError naming the registered ones otherwise."""
-    from au2bs.models import ARCHITECTURES  # here: the commands without --arch need no torch
+    from au2bs.models import get_architecture  # here: the commands without --arch need no torch
 
-    if name not in ARCHITECTURES:
-        raise InputError(f"unknown architecture {name!r}; registered: {', '.join(ARCHITECTURES)}")
+    get_architecture(name)  # UnknownArchitectureError is an InputError
     return name
 
 

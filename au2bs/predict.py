@@ -21,8 +21,8 @@ from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK, RUN_CONFIG_FILE, RUN_SUM
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
 from au2bs.formats import read_openface, write_livelink
+from au2bs.formats.livelink import as_livelink
 from au2bs.train.checkpoint import CHECKPOINT_FILE, au_options_of, open_checkpoint
-from au2bs.train.checkpoint_eval import as_livelink
 from au2bs.train.evaluate import model_from_checkpoint
 
 

@@ -27,15 +27,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from au2bs.constants import AU_MAX_INTENSITY, LIVELINK_FPS, NUM_AUS, NUM_LIVELINK
+from au2bs.align import scale_aus
+from au2bs.constants import LIVELINK_FPS, NUM_AUS
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
+from au2bs.formats.livelink import as_livelink
 from au2bs.models import ARCHITECTURES, get_architecture
 from au2bs.models.fcnet import FCNet
 from au2bs.models.grunet import GRURegressor
@@ -88,11 +91,8 @@ class StreamingPredictor:
         self._last: float | None = None  # time of the latest sample, relative to the start
         self._tracked: tuple[float, np.ndarray] | None = None  # latest tracked sample (time, (17,) AUs)
         self._next_frame = 0  # index of the next 60 fps output frame
-        self._window: list[np.ndarray] = []  # the last smooth_frames inputs (trailing average)
-
-    @property
-    def frames_out(self) -> int:
-        return self._next_frame
+        # The last smooth_frames inputs (trailing average).
+        self._window: deque[np.ndarray] = deque(maxlen=max(1, self.au_options.smooth_frames))
 
     @torch.no_grad()
     def step(self, x: np.ndarray) -> np.ndarray:
@@ -106,11 +106,8 @@ class StreamingPredictor:
         if isinstance(model, GRURegressor):
             prediction, self._hidden = model.continue_from(inputs, self._hidden)  # (1, 1, C), (1, 1, H)
         else:  # FCNet: each frame on its own
-            prediction = model(inputs, torch.ones(1, dtype=torch.long, device=self.device)).prediction
-        out = np.zeros(NUM_LIVELINK, dtype=np.float64)
-        values = prediction[0, 0].float().cpu().numpy()
-        out[: len(values)] = values
-        return out
+            prediction = model.head(model.body(inputs))  # (1, 1, C)
+        return as_livelink(prediction[0].float().cpu().numpy())[0]
 
     def push(self, time: float, aus: np.ndarray, tracked: bool = True) -> list[np.ndarray]:
         """One OpenFace sample -> the (61,) frames that became due (often 1, sometimes 0 or 2).
@@ -157,12 +154,12 @@ class StreamingPredictor:
         return out
 
     def _frame(self, aus: np.ndarray) -> np.ndarray:
-        x = np.clip(aus / AU_MAX_INTENSITY, 0.0, 1.0)  # as align.au_features
+        x = scale_aus(aus)
         frames = self.au_options.smooth_frames
         if frames > 1:
             if not self._window:
-                self._window = [x] * (frames - 1)  # edge replication, as the offline average
-            self._window = self._window[-(frames - 1) :] + [x]
+                self._window.extend([x] * (frames - 1))  # edge replication, as the offline average
+            self._window.append(x)
             x = np.mean(self._window, axis=0)
         return self.step(x.astype(np.float32))
 
@@ -183,15 +180,20 @@ def _listing() -> str:
     return ", ".join(streamable_architectures())
 
 
-def streaming_frame_ms(stream: StreamingPredictor, frames: int = 200) -> float:
-    """Median ms of one `step` (the recurrent state carried), as a live stream pays it per frame."""
-    rng = np.random.default_rng(0)
-    inputs = rng.uniform(0, 0.6, (frames + 20, NUM_AUS)).astype(np.float32)
+def step_timings_ms(stream: StreamingPredictor, inputs: np.ndarray, warmup: int = 20) -> list[float]:
+    """ms of each `step` over `inputs` (frames, 17), the recurrent state carried, as a live stream pays
+    them; the first `warmup` calls (the allocator warming up) are not counted. Resets the stream."""
     timings = []
     for index, frame in enumerate(inputs):
         start = time.perf_counter()
         stream.step(frame)
-        if index >= 20:  # the first calls warm the allocator up
+        if index >= warmup:
             timings.append((time.perf_counter() - start) * 1000)
     stream.reset()
-    return float(np.median(timings))
+    return timings
+
+
+def streaming_frame_ms(stream: StreamingPredictor, frames: int = 200) -> float:
+    """Median ms of one streamed frame (tune.compare's ms/frame)."""
+    inputs = np.random.default_rng(0).uniform(0, 0.6, (frames + 20, NUM_AUS)).astype(np.float32)
+    return float(np.median(step_timings_ms(stream, inputs)))

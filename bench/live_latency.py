@@ -31,10 +31,10 @@ from au2bs.data.options import AuOptions
 from au2bs.live import RowParser, encode_datagram
 from au2bs.live.udp import new_device_id
 from au2bs.models import ModelConfig, build_model, get_architecture
-from au2bs.stream import StreamingPredictor, streamable_architectures
+from au2bs.models.speed import FRAME_BUDGET_MS
+from au2bs.stream import StreamingPredictor, step_timings_ms, streamable_architectures
 
 HIDDEN_SIZES = (64, 128, 256)
-BUDGET_MS = 1000.0 / LIVELINK_FPS
 TARGET_COMPUTE_P99_MS, TARGET_END_TO_END_P99_MS = 1.0, 3.0
 
 
@@ -45,17 +45,6 @@ def stream_of(arch: str, hidden: int) -> StreamingPredictor:
 
 def percentiles(samples_ms: list[float]) -> tuple[float, float]:
     return float(np.percentile(samples_ms, 50)), float(np.percentile(samples_ms, 99))
-
-
-def compute_ms(stream: StreamingPredictor, frames: np.ndarray) -> list[float]:
-    for frame in frames[:50]:  # warm-up: allocator, first-call dispatch
-        stream.step(frame)
-    timings = []
-    for frame in frames:
-        start = time.perf_counter()
-        stream.step(frame)
-        timings.append((time.perf_counter() - start) * 1000)
-    return timings
 
 
 def openface_lines(count: int, rng: np.random.Generator) -> tuple[str, list[str]]:
@@ -99,14 +88,17 @@ def main() -> None:
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     frames = rng.uniform(0, 0.6, (args.frames, NUM_AUS)).astype(np.float32)
+    warmed = np.concatenate([frames[:50], frames])  # 50 calls warm the allocator up, then every frame timed
 
-    print(f"per-frame compute, one CPU thread, {args.frames} frames (budget {BUDGET_MS:.1f} ms at 60 fps)")
+    print(
+        f"per-frame compute, one CPU thread, {args.frames} frames (budget {FRAME_BUDGET_MS:.1f} ms at 60 fps)"
+    )
     print(f"{'arch':<12}" + "".join(f"{f'hidden {h} p50/p99 ms':>26}" for h in HIDDEN_SIZES))
     at_128 = {}
     for arch in streamable_architectures():
         cells = []
         for hidden in HIDDEN_SIZES:
-            p50, p99 = percentiles(compute_ms(stream_of(arch, hidden), frames))
+            p50, p99 = percentiles(step_timings_ms(stream_of(arch, hidden), warmed, warmup=50))
             cells.append(f"{p50:.3f} / {p99:.3f}")
             if hidden == 128:
                 at_128[arch] = p99

@@ -10,12 +10,13 @@ from pathlib import Path
 from au2bs import cli
 from au2bs.errors import InputError
 from au2bs.export import BOTH_SUFFIXES, OPSET, export_model, supported_forms
-from au2bs.models import ARCHITECTURES, get_architecture
+from au2bs.models import get_architecture
 from au2bs.predict import resolve_checkpoint
+from au2bs.stream import streamable_architectures
 from au2bs.train.checkpoint import open_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint
 
-_CAUSAL = ", ".join(name for name, spec in ARCHITECTURES.items() if spec.causal)
+_CAUSAL = ", ".join(streamable_architectures())
 EPILOG = f"""\
 forms:
   step      one frame per call, for live use in an engine; causal architectures only:

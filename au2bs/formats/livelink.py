@@ -173,3 +173,10 @@ def write_livelink(
     temporary.write_text(header + "\n" + "\n".join(lines) + "\n", encoding="utf-8", newline="\n")
     os.replace(temporary, path)
     return path
+
+
+def as_livelink(prediction: np.ndarray) -> np.ndarray:
+    """(T, C) model output -> (T, 61) Live Link channels; the channels a model lacks are 0."""
+    out = np.zeros((len(prediction), NUM_LIVELINK), dtype=np.float64)
+    out[:, : prediction.shape[1]] = prediction
+    return out

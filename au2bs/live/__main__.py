@@ -86,8 +86,9 @@ class Sender:
             raise InputError(f"--target {target} cannot be reached: {error}") from None
         self.subject = subject
         self.device_id = new_device_id()
-        midnight = datetime.datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-        self.first_frame = int((datetime.datetime.now() - midnight).total_seconds() * LIVELINK_FPS)
+        now = datetime.datetime.now()
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.first_frame = int((now - midnight).total_seconds() * LIVELINK_FPS)
         self.frames = 0  # datagrams sent so far
         # What was sent, for --record only: a session of hours would otherwise grow without end.
         self.kept: list[np.ndarray] | None = [] if keep else None

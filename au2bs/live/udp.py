@@ -15,7 +15,6 @@ DEFAULT_PORT = 11111  # Unreal's Live Link Face source listens here
 DEVICE_ID_BYTES = 37  # "$" and a 36-character UUID, no length prefix
 FRAMES_PER_DAY = 24 * 3600 * LIVELINK_FPS
 _FRAME_TIME = struct.Struct(">IIIIB")  # frame, sub-frame, fps numerator, denominator, channel count
-_VALUES = struct.Struct(f">{NUM_LIVELINK}f")
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def encode_datagram(device_id: str, subject: str, frame: int, values: np.ndarray
             struct.pack(">i", len(name)),
             name,
             _FRAME_TIME.pack(frame % FRAMES_PER_DAY, subframe, LIVELINK_FPS, 1, NUM_LIVELINK),
-            _VALUES.pack(*np.asarray(values, dtype=np.float32).reshape(NUM_LIVELINK).tolist()),
+            np.asarray(values, dtype=">f4").reshape(NUM_LIVELINK).tobytes(),  # big-endian float32
         )
     )
 

@@ -8,19 +8,12 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from au2bs.constants import NUM_LIVELINK
 from au2bs.data import SplitArrays, load_dataset
 from au2bs.errors import InputError
+from au2bs.formats.livelink import as_livelink, write_livelink
 from au2bs.metrics import compute_metrics
 from au2bs.train.checkpoint import open_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint, predict_split
-
-
-def as_livelink(prediction: np.ndarray) -> np.ndarray:
-    """(T, C) model output -> (T, 61) Live Link channels; the channels a model lacks are 0."""
-    out = np.zeros((len(prediction), NUM_LIVELINK), dtype=np.float64)
-    out[:, : prediction.shape[1]] = prediction
-    return out
 
 
 @dataclass(frozen=True)
@@ -52,8 +45,6 @@ def evaluate_checkpoint(path: str | Path, split: str = "test") -> CheckpointEval
 
 def export_livelink(evaluation: CheckpointEvaluation, folder: Path) -> int:
     """Writes each sequence's prediction and truth as Live Link Face CSVs; returns how many sequences."""
-    from au2bs.formats import write_livelink
-
     folder.mkdir(parents=True, exist_ok=True)
     split = evaluation.split
     for index, name in enumerate(split.ids):
