@@ -17,6 +17,18 @@ from au2bs.formats.plausible import AU_RANGE, MAX_TIMESTAMP_S, check_range
 # OpenFace's own tracking confidence is 0-1; below this a frame is treated
 # as failed even when `success` says 1 (OpenFace's docs suggest about 0.75-0.8).
 DEFAULT_MIN_CONFIDENCE = 0.75
+REQUIRED_COLUMNS = ("timestamp", *AU_NAMES)  # every other OpenFace column is optional
+
+
+def is_tracked(success, confidence, min_confidence: float):
+    """Frames OpenFace tracked: success > 0.5 and confidence >= min_confidence (arrays or one row's
+    values); a column the file lacks (None) does not count against a frame."""
+    tracked = True
+    if success is not None:
+        tracked = tracked & (success > 0.5)
+    if confidence is not None:
+        tracked = tracked & (confidence >= min_confidence)
+    return tracked
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ def read_openface(
     path = Path(path)
     wanted = {"timestamp", "face_id", "confidence", "success", *AU_NAMES}
     table = read_table(path, "OpenFace", usecols=wanted)
-    missing = [name for name in ("timestamp",) + AU_NAMES if name not in table.columns]
+    missing = [name for name in REQUIRED_COLUMNS if name not in table.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", path, line=1)
 
@@ -107,11 +119,10 @@ def read_openface(
             column="timestamp",
         )
 
-    tracked = np.ones(len(table), dtype=bool)
-    if "success" in table.columns:
-        tracked &= numeric_column(table, "success", path) > 0.5
-    if "confidence" in table.columns:
-        tracked &= numeric_column(table, "confidence", path) >= min_confidence
+    present = {name: numeric_column(table, name, path) for name in ("success", "confidence") if name in table}
+    tracked = np.ones(len(table), dtype=bool) & is_tracked(
+        present.get("success"), present.get("confidence"), min_confidence
+    )
     # Failed frames carry no intensities worth checking: they are masked out anyway.
     check_range(aus, list(AU_NAMES), *AU_RANGE, "an OpenFace AU intensity", path, lines, only=tracked)
     if not tracked.any():

@@ -10,6 +10,7 @@ import numpy as np
 from au2bs.constants import AU_NAMES
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
+from au2bs.formats.openface import REQUIRED_COLUMNS, is_tracked
 from au2bs.formats.plausible import AU_RANGE, MAX_TIMESTAMP_S
 
 
@@ -26,7 +27,7 @@ class RowParser:
 
     def __init__(self, header: str, options: AuOptions, path: object = None) -> None:
         names = [name.strip().lstrip("\ufeff") for name in header.strip().split(",")]
-        missing = [name for name in ("timestamp",) + AU_NAMES if name not in names]
+        missing = [name for name in REQUIRED_COLUMNS if name not in names]
         if missing:
             raise InputError(f"not an OpenFace CSV header: missing column(s) {', '.join(missing)}", path, 1)
         self.width = len(names)
@@ -47,9 +48,7 @@ class RowParser:
         extra = {name: float(fields[i]) for name, i in self._optional.items()}
         if not (math.isfinite(time) and 0.0 <= time <= MAX_TIMESTAMP_S) or not np.isfinite(aus).all():
             raise ValueError("timestamp or AU not a finite, plausible number")
-        tracked = (
-            extra.get("success", 1.0) > 0.5 and extra.get("confidence", 1.0) >= self.options.min_confidence
-        )
+        tracked = bool(is_tracked(extra.get("success"), extra.get("confidence"), self.options.min_confidence))
         if tracked and ((aus < AU_RANGE[0]) | (aus > AU_RANGE[1])).any():
             raise ValueError("an AU intensity outside OpenFace's 0-5")
         face = int(extra["face_id"]) if "face_id" in extra else None
