@@ -70,10 +70,6 @@ LIVELINK_DIR = "livelink"  # layout alternative: livelink/<id>.csv
 CORPUS_META_FILE = "corpus.json"  # what the synthetic generator knows (lags, oracle)
 FRAMES_FILE = "frames.parquet"  # a built dataset's frame table
 MANIFEST_FILE = "manifest.json"  # a built dataset's description
-# A search's run folder: tune.run writes it (tune.artifacts), au2bs.predict reads its best checkpoint.
-RUN_CONFIG_FILE = "config.json"
-RUN_TRIALS_FILE = "trials.parquet"
-RUN_SUMMARY_FILE = "summary.json"
 DATASET_FORMAT_VERSION = 1
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")

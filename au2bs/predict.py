@@ -8,20 +8,20 @@ checkpoint. Every input is read and checked before anything is written.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from au2bs import align, cli
-from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK, RUN_CONFIG_FILE, RUN_SUMMARY_FILE, RUN_TRIALS_FILE
+from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK
 from au2bs.data.options import AuOptions
 from au2bs.errors import InputError
 from au2bs.formats import read_openface, write_livelink
 from au2bs.formats.livelink import as_livelink
+from au2bs.run_summary import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE, best_checkpoint_of_run
 from au2bs.train.checkpoint import CHECKPOINT_FILE, au_options_of, open_checkpoint
 from au2bs.train.evaluate import model_from_checkpoint
 
@@ -94,47 +94,20 @@ def resolve_checkpoint(target: str | Path) -> Path:
         raise InputError("checkpoint not found", path)
     if (path / CHECKPOINT_FILE).is_file():
         return path / CHECKPOINT_FILE
-    if (path / RUN_CONFIG_FILE).is_file() and (path / RUN_SUMMARY_FILE).is_file():
-        return _best_of_run(path)
-    if (path / RUN_CONFIG_FILE).is_file() and (path / RUN_TRIALS_FILE).is_file():
+    if (path / CONFIG_FILE).is_file() and (path / SUMMARY_FILE).is_file():
+        return best_checkpoint_of_run(path)
+    if (path / CONFIG_FILE).is_file() and (path / TRIALS_FILE).is_file():
         raise InputError(
-            f"a run of tune.run without {RUN_SUMMARY_FILE}: `python -m tune.best {path} --checkpoint-only` "
+            f"a run of tune.run without {SUMMARY_FILE}: `python -m tune.best {path} --checkpoint-only` "
             "prints its best checkpoint",
             path,
         )
     raise InputError(
         f"not a checkpoint: neither a checkpoint file, a folder holding {CHECKPOINT_FILE}, nor a finished "
-        f"run of tune.run (with {RUN_SUMMARY_FILE}); for a search still running, "
+        f"run of tune.run (with {SUMMARY_FILE}); for a search still running, "
         "`python -m tune.best RUN --checkpoint-only` prints its best checkpoint so far",
         path,
     )
-
-
-def _best_of_run(run: Path) -> Path:
-    """A run folder's best checkpoint file, as its summary.json names it, read from where the run lies now."""
-    try:
-        summary = json.loads((run / RUN_SUMMARY_FILE).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"unreadable run summary: {error}", run / RUN_SUMMARY_FILE) from None
-    best = summary.get("best") if isinstance(summary, dict) else None
-    if not best:
-        reason = (summary.get("no_best") if isinstance(summary, dict) else None) or "no best configuration"
-        raise InputError(f"the run has no best checkpoint: {reason}", run)
-    checkpoint = str(best.get("checkpoint") or "")
-    if "://" in checkpoint:
-        raise InputError(
-            f"the run's checkpoints lie behind a URI: `python -m tune.best {summary.get('run')} "
-            "--checkpoint-only` fetches the best one and prints a local folder to pass here",
-            run,
-        )
-    # The run may have been moved or copied since it wrote its summary: its own folder wins.
-    try:
-        folder = run / PurePosixPath(checkpoint).relative_to(str(summary.get("run")))
-    except ValueError:
-        folder = Path(checkpoint)
-    if not (folder / CHECKPOINT_FILE).is_file():
-        raise InputError("the run's best checkpoint is missing on disk", folder / CHECKPOINT_FILE)
-    return folder / CHECKPOINT_FILE
 
 
 def _inputs(target: Path) -> list[Path]:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tune.artifacts import SUMMARY_FILE, TRIALS_FILE
 from tune.run import main as tune_main
+from tune.runfolder.layout import SUMMARY_FILE, TRIALS_FILE
 
 
 def run_search(storage: Path, name: str, common: list[str], scheduler: str, search: str) -> dict:

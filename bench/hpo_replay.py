@@ -1,7 +1,7 @@
 """Search strategies compared on many seeds, by replaying recorded learning curves.
 
 The real Ray Tune loop, with the searcher and scheduler objects tune.run
-builds (tune.search.tune_config), over the grid bench/record_curves.py
+builds (tune.experiment.strategy), over the grid bench/record_curves.py
 recorded. Each trial reads its configuration's recorded curve instead of
 training, and reports epoch after epoch in scaled time (the recorded epoch
 seconds times --time-scale), so concurrency and finish order stay realistic:
@@ -30,22 +30,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# Quiet, and no experiment-state snapshots the replay never reads.
+from tune.experiment.environment import configure
+
+# tune.run's Ray settings; a local Ray without a token, and no experiment-state snapshots the replay never reads.
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-os.environ.setdefault("RAY_TRAIN_ENABLE_V2_MIGRATION_WARNINGS", "0")
-os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
 os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1000000")
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+configure()
 
 import ray  # noqa: E402
 from ray import tune as ray_tune  # noqa: E402
+from replay import Grid, replay_trial  # noqa: E402  (bench/replay.py, beside this script)
 
-from tune.artifacts import METRIC  # noqa: E402
-from tune.options import parser as run_parser  # noqa: E402
-from tune.options import resolve  # noqa: E402
-from tune.replay import Grid, replay_trial  # noqa: E402
-from tune.search import TPE_STARTUP_TRIALS, tune_config  # noqa: E402
+from tune.experiment.optuna_bridge import NumberedOptunaSearch, TruthfulOptunaSearch  # noqa: E402
+from tune.experiment.strategy import TPE_STARTUP_TRIALS, optuna_settings, tune_config  # noqa: E402
+from tune.flags import parser as run_parser  # noqa: E402
+from tune.flags import resolve  # noqa: E402
+from tune.runfolder.layout import METRIC  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CURVES = HERE / "curves" / "grunet0.3.parquet"
@@ -56,7 +56,7 @@ class Strategy:
     label: str
     search: str  # tune.run --search
     scheduler: str  # tune.run --scheduler
-    bridge: str  # tune.search.make_searcher's bridge
+    bridge: str  # "truthful": tune.run's searcher; "ray": Ray's OptunaSearch as shipped (numbered)
 
 
 STRATEGIES = {
@@ -87,15 +87,18 @@ def run_one(grid: Grid, strategy: Strategy, seed: int, concurrency: int, args, s
             flags += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
     name = f"{strategy.search}-{strategy.scheduler}-{strategy.bridge}-{concurrency}-{seed}"
     options = resolve(run_parser().parse_args(flags), grid.meta["arch"], name)
-    options = replace(options, storage=str(storage))
+    settings = optuna_settings(options.plan, name, None, args.tpe_startup)
+    searcher = (
+        TruthfulOptunaSearch(max_epochs=options.plan.max_epochs, **settings)
+        if strategy.bridge == "truthful"
+        else NumberedOptunaSearch(**settings)
+    )
     trace = _Trace()
     trainable = ray_tune.with_parameters(replay_trial, grid=grid, time_scale=args.time_scale)
     tuner = ray_tune.Tuner(
         ray_tune.with_resources(trainable, {"cpu": 1}),
         param_space={name: ray_tune.choice(values) for name, values in grid.space.items()},
-        tune_config=replace(
-            tune_config(options, concurrency, None, strategy.bridge, args.tpe_startup), reuse_actors=True
-        ),
+        tune_config=replace(tune_config(options.plan, searcher, concurrency), reuse_actors=True),
         run_config=ray_tune.RunConfig(
             name=name, storage_path=str(storage), verbose=0, callbacks=[trace], log_to_file=False
         ),

@@ -23,12 +23,12 @@ from pathlib import Path
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-# The node sampler and result reader are the multi-node tests' own.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+# The node sampler and result reader (bench/multinode_helpers.py, bench/run_results.py) are shared with the
+# multi-node tests.
 
 from multinode_helpers import ObjectStoreWatcher, shared_bytes  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
-from tune_helpers import trial_results  # noqa: E402
+from run_results import trial_results  # noqa: E402
 
 from au2bs.data.default import default_dataset  # noqa: E402
 from tune.run import main as tune_main  # noqa: E402

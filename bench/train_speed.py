@@ -3,7 +3,7 @@
 At the research's settings (hidden 128, batch 4, Adam) on the built-in
 synthetic corpus limited to sequences under 500 frames, one epoch per
 architecture: seconds per epoch and training frames per second. For those
-with a step-by-step reference (0.4-0.6: tests/reference_seq2seq.py, the
+with a step-by-step reference (0.4-0.6: bench/reference_seq2seq.py, the
 research's algorithm) the reference trains the same epoch in the same run,
 with the same weights, and the ratio is printed. Last, the throughput of
 `au2bs.predict` (read OpenFace CSV, preprocess, predict, write Live Link
@@ -19,15 +19,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from reference_seq2seq import load_from, reference_for  # noqa: E402
 
 from au2bs.data import SplitArrays, load_dataset  # noqa: E402

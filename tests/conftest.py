@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-# Tests import the factory module that sits beside them.
+# Tests import the helper modules beside them, and the ones they share with the benchmarks (bench/).
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1] / "bench"))
 
 # Ray notes: token auth must be off for local test clusters; usage stats are noise.
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")

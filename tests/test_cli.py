@@ -13,8 +13,9 @@ from au2bs.synth.__main__ import main as synth_main
 from au2bs.train.__main__ import main as train_main
 from tune.best import main as best_main
 from tune.compare import main as compare_main
-from tune.options import FLAG_FIELDS, SearchOptions, parser, resolve
+from tune.flags import parser, resolve
 from tune.run import main as run_main
+from tune.runfolder.settings import FLAG_FIELDS, PARTS, SearchOptions
 
 
 def test_every_entry_point_answers_bad_input_with_one_line(tmp_path, capsys):
@@ -42,10 +43,10 @@ def test_every_entry_point_answers_bad_input_with_one_line(tmp_path, capsys):
 def test_tune_run_flags_are_the_search_options_fields():
     help_text = parser().format_help()
     assert help_text.startswith("usage: python -m tune.run (--arch ARCH | --resume NAME) [options]")
-    flagged = {f.name for f in FLAG_FIELDS}
+    flagged = {f.name for _, f in FLAG_FIELDS}
     own = {"arch", "data", "seed", "storage", "name"}  # flags with checks of their own
-    assert flagged | own == {f.name for f in dataclasses.fields(SearchOptions)}
-    for f in FLAG_FIELDS:
+    assert flagged | own == {f.name for part in PARTS.values() for f in dataclasses.fields(part)}
+    for _, f in FLAG_FIELDS:
         flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
         assert flag in help_text, flag
     # Flags in, the same options back from the run folder's config.json.
@@ -53,13 +54,14 @@ def test_tune_run_flags_are_the_search_options_fields():
         ["--arch", "fcnet", "--num-samples", "5", "--gpus-per-trial", "0", "--seed", "3"]
     )
     options = resolve(args, "fcnet", "x")
-    assert (options.num_samples, options.gpus_per_trial, options.seed, options.max_epochs) == (5, 0.0, 3, 9)
+    plan, resources = options.plan, options.resources
+    assert (plan.num_samples, resources.gpus_per_trial, plan.seed, plan.max_epochs) == (5, 0.0, 3, 9)
     assert SearchOptions.from_json(options.to_json()) == options
     smoke = resolve(parser().parse_args(["--arch", "fcnet", "--smoke-test"]), "fcnet", "x")
-    assert (smoke.num_samples, smoke.max_epochs, smoke.train_fraction) == (4, 3, 0.05)
+    assert (smoke.plan.num_samples, smoke.plan.max_epochs, smoke.plan.train_fraction) == (4, 3, 0.05)
 
 
-@pytest.mark.parametrize("flag", [f.metadata["flag"] or "--" + f.name.replace("_", "-") for f in FLAG_FIELDS
+@pytest.mark.parametrize("flag", [f.metadata["flag"] or "--" + f.name.replace("_", "-") for _, f in FLAG_FIELDS
                                   if f.metadata["minimum"]])  # fmt: skip
 def test_every_checked_flag_refuses_a_negative_value(flag, tmp_path, capsys):
     assert run_main(["--arch", "fcnet", flag, "-1", "--storage", str(tmp_path)]) == 2

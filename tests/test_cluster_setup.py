@@ -55,7 +55,7 @@ def test_cluster_setup_commands_install_a_working_node(tmp_path):
         assert shell.stdout.split() == ["token", f"{home}/.ray/au2bs-token", str(python)], shell.stdout
 
         imports = subprocess.run(
-            [str(python), "-c", "import tune.search, tune.best, scipy, pyarrow, optuna"],
+            [str(python), "-c", "import tune.experiment.driver, tune.best, scipy, pyarrow, optuna"],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
         assert imports.returncode == 0, imports.stderr[-3000:]

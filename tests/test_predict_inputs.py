@@ -11,7 +11,7 @@ from tune_helpers import small_splits, tiny_checkpoint
 
 from au2bs import predict
 from au2bs.train.checkpoint import CHECKPOINT_FILE
-from tune import artifacts
+from tune.runfolder import layout as artifacts
 
 DIVERGED = (
     "every trial diverged (4 of 4): there is no best configuration; "

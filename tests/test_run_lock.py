@@ -8,7 +8,7 @@ import time
 import pytest
 
 from au2bs.errors import InputError
-from tune.run_lock import LEASE_STALE_S, LOCK_FILE, RunLock
+from tune.runfolder.lock import LEASE_STALE_S, LOCK_FILE, RunLock
 
 
 def test_a_local_run_has_one_driver_and_a_dead_drivers_lock_is_taken_over(tmp_path):

@@ -27,9 +27,9 @@ from au2bs.train.checkpoint import save_checkpoint
 from au2bs.train.evaluate import evaluate_model, model_from_checkpoint
 from tune.best import main as best_main
 from tune.compare import main as compare_main
-from tune.inspect_run import open_run
-from tune.plots import learning_curves_figure, metric_vs_hyperparameters_figure
+from tune.report.plots import learning_curves_figure, metric_vs_hyperparameters_figure
 from tune.run import main as run_main
+from tune.runfolder.run import open_run
 
 pytestmark = pytest.mark.slow
 
@@ -324,7 +324,7 @@ def test_optuna_dashboard_serves_a_finished_runs_study(runs, tmp_path):
     study_file = tmp_path / "optuna.db"  # a copy: the fixture's run stays as the search left it
     shutil.copy(runs["grunet0.3"] / "optuna.db", study_file)
     url = f"sqlite:///{study_file}"
-    name = open_run(str(runs["grunet0.3"])).options.name
+    name = open_run(str(runs["grunet0.3"])).options.place.name
     study = optuna.load_study(study_name=name, storage=url)
     port = _free_port()
     log = (tmp_path / "dashboard.log").open("w")

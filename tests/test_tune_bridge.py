@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from tune_helpers import small_dataset, trial_results
 
-from tune.bridge import OUTCOME_ATTR, RAY_TRIAL_ATTR
+from tune.experiment.optuna_bridge import OUTCOME_ATTR, RAY_TRIAL_ATTR
 from tune.run import main
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from tune_helpers import small_dataset
 
-from tune.console import SearchConsole
-from tune.console_lines import (
+from tune.console.asha import asha_decision
+from tune.console.callback import SearchConsole
+from tune.console.lines import (
     Progress,
     RungDecision,
-    asha_decision,
     clock,
     distinct,
     hyperparameters,
@@ -26,7 +26,7 @@ from tune.console_lines import (
     rung_line,
     score,
 )
-from tune.library_output import library_output
+from tune.experiment.library_output import library_output
 from tune.run import main
 
 

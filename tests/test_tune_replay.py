@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import ray
 from ray import tune as ray_tune
+from replay import Grid, replay_trial  # bench/replay.py
 
-from tune.artifacts import METRIC
-from tune.replay import Grid, replay_trial
+from tune.runfolder.layout import METRIC
 
 CURVES = Path(__file__).resolve().parents[1] / "bench" / "curves" / "grunet0.3.parquet"
 

@@ -7,7 +7,7 @@ import pytest
 from au2bs.models import ARCHITECTURES
 from au2bs.models.space import architecture_space, describe_space, research_point
 from au2bs.search_space import Choice, LogUniform, Uniform
-from tune.spaces import to_ray
+from tune.experiment.spaces import to_ray
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))

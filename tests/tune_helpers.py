@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pairs_factory import write_corpus
+from run_results import trial_results  # noqa: F401  (bench/run_results.py; the tests' too)
 
 from au2bs.data import BuildOptions, SplitArrays, build_dataset, load_dataset
 from au2bs.train import TrainConfig, Trainer
@@ -38,24 +38,6 @@ def tiny_checkpoint(
     trainer.run()
     trainer.save(folder / CHECKPOINT_FILE)
     return folder / CHECKPOINT_FILE
-
-
-def trial_results(run: Path) -> dict[str, list[dict]]:
-    """trial folder name -> its reported results, in order (Ray's result.json)."""
-    out = {}
-    for folder in sorted(p for p in run.iterdir() if p.is_dir() and p.name.startswith("train_trial_")):
-        path = folder / "result.json"
-        lines = path.read_text().splitlines() if path.is_file() else []
-        out[folder.name] = [row for row in map(_parse, lines) if row is not None]
-    return out
-
-
-def _parse(line: str) -> dict | None:
-    """A result row; None for a blank line or one Ray is still writing."""
-    try:
-        return json.loads(line) if line.strip() else None
-    except json.JSONDecodeError:
-        return None
 
 
 def search_command(dataset: Path, storage: Path, name: str, samples: int, epochs: int) -> list[str]:

@@ -18,17 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from au2bs import cli
-from au2bs.constants import NUM_BLENDSHAPES, NUM_LIVELINK
-from au2bs.data.load import read_manifest
 from au2bs.errors import InputError
 from au2bs.train.checkpoint_eval import CheckpointEvaluation, evaluate_checkpoint, export_livelink
-from tune import storage
-from tune.artifacts import CHECKPOINT_FILE, best_column, config_columns, param_of
-from tune.inspect_run import Run, open_run
-from tune.results import no_best_reason
-from tune.table import text_table
-
-EVALUATED_SPLIT = "test"  # --evaluate, --export and --plots read the best checkpoint on this split
+from tune.report.oracle import EVALUATED_SPLIT, against_oracle, dataset_oracle, oracle_lines, worst_channels
+from tune.report.table import text_table
+from tune.runfolder.layout import best_column, config_columns, param_of
+from tune.runfolder.run import Run, open_run
+from tune.runfolder.summary import best_entry, no_best_reason
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,83 +95,20 @@ def trials_table(run: Run, top: int) -> str:
     return text_table(rows)
 
 
-def best_checkpoint_file(run: Run) -> Path:
-    """The best checkpoint's file, fetched into a local cache when the run lies behind a URI;
-    InputError when there is none or it is gone."""
-    if not run.has_result:
-        raise InputError(no_best_reason(run.trials), run.path)
-    checkpoint = storage.join(run.best["best_checkpoint"], CHECKPOINT_FILE)
-    if not storage.is_uri(checkpoint):
-        if not Path(checkpoint).is_file():
-            raise InputError("the best trial's checkpoint is missing on disk", checkpoint)
-        return Path(checkpoint)
-    # Checkpoints never change once written: a fetched copy is kept.
-    local = storage.cache_path("checkpoints", checkpoint, CHECKPOINT_FILE)
-    if not local.is_file():
-        try:
-            storage.copy_file(checkpoint, str(local))
-        except OSError as error:
-            raise InputError(f"cannot fetch the best checkpoint: {error}", checkpoint) from None
-    return local
-
-
 def summary_dict(run: Run) -> dict:
-    best = run.best
+    """The run as `--json` prints it: its trials, and its best trial as summary.json describes it."""
     return {
         "run": run.path,
-        "arch": run.options.arch,
+        "arch": run.options.plan.arch,
         "finished": run.finished,
         "trials": json.loads(run.trials.to_json(orient="records")),
-        "best": {
-            "trial_id": best["trial_id"],
-            "config": {param_of(c): best[c] for c in config_columns(run.trials.columns)},
-            "val_mse": best[best_column()],
-            "val_r2": best[best_column("val_r2")],
-            "epoch": best["best_epoch"],
-            "checkpoint": best["best_checkpoint"],
-        },
+        "best": best_entry(run.best, run.trials.columns),
     }
 
 
 def evaluate_best(run: Run) -> CheckpointEvaluation:
     """The best checkpoint run once over the test split; InputError when it is damaged or missing."""
-    return evaluate_checkpoint(best_checkpoint_file(run), EVALUATED_SPLIT)
-
-
-def dataset_oracle(dataset: str | Path, split: str = "test") -> dict | None:
-    """The oracle MSE a dataset's manifest records for `split`, or None (only a dataset built from a
-    synthetic corpus has one: au2bs.data.build estimates it per split from the generator's errors)."""
-    oracle = read_manifest(dataset).get("oracle") or {}
-    figures = oracle.get("per_split", {}).get(split)
-    if not figures:
-        return None
-    return {
-        "split": split,
-        "mse_52": figures["mse_52"],
-        "mse_61": figures["mse_61"],
-        "definition": oracle.get("definition"),
-    }
-
-
-def against_oracle(metrics: dict, oracle: dict | None) -> dict | None:
-    """The test MSE beside the oracle's and their ratio, over the 52 blendshapes and, for a model that
-    predicts all 61 channels, over those too (None for a model that does not); None without an oracle."""
-    if oracle is None:
-        return None
-    compared = {**oracle}
-    for channels, group in ((NUM_BLENDSHAPES, "blendshapes"), (NUM_LIVELINK, "all")):
-        predicted = len(metrics["per_channel"]["mse"]) >= channels
-        mse = metrics[group]["mse"] if predicted else None
-        floor = oracle[f"mse_{channels}"]
-        compared[f"test_mse_{channels}"] = mse
-        compared[f"ratio_{channels}"] = mse / floor if mse is not None and floor else None
-    return compared
-
-
-def worst_channels(metrics: dict, count: int = 10) -> list[tuple[str, float, float | None]]:
-    mse = metrics["per_channel"]["mse"]
-    r2 = metrics["per_channel"]["r2"]
-    return [(name, mse[name], r2[name]) for name in sorted(mse, key=mse.get, reverse=True)[:count]]
+    return evaluate_checkpoint(run.best_checkpoint_file(), EVALUATED_SPLIT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 def _inspect(args: argparse.Namespace) -> int:
     run = open_run(args.run)
     if args.checkpoint_only:
-        print(best_checkpoint_file(run).parent)  # local: a run behind a URI has it fetched
+        print(run.best_checkpoint_file().parent)  # local: a run behind a URI has it fetched
         return 0
     if not run.has_result:
         raise InputError(no_best_reason(run.trials), run.path)
@@ -201,7 +134,7 @@ def _inspect(args: argparse.Namespace) -> int:
         if args.export:
             report["exported"] = export_livelink(evaluation, Path(args.export))
         if args.plots:
-            from tune.plots import draw_all
+            from tune.report.plots import draw_all
 
             report["plots"] = [
                 str(p) for p in draw_all(run, evaluation.predictions, evaluation.split, Path(args.plots))
@@ -219,7 +152,7 @@ def _print_report(run: Run, report: dict, top: int) -> None:
     state = "finished" if run.finished else "INTERRUPTED: inspected as far as it got"
     counts = run.trials["status"].value_counts().to_dict()
     print(
-        f"{run.path}: {run.options.arch}, {len(run.trials)} trials ({state}); "
+        f"{run.path}: {run.options.plan.arch}, {len(run.trials)} trials ({state}); "
         + ", ".join(f"{n} {k}" for k, n in counts.items())
     )
     moved = run.trials[run.trials["restarts"] > 0]
@@ -239,23 +172,11 @@ def _print_report(run: Run, report: dict, top: int) -> None:
         print("\ntest split, best checkpoint:")
         print(format_metrics(report["test"]))
         if report["oracle"] is not None:
-            print(_oracle_lines(report["oracle"]))
+            print(oracle_lines(report["oracle"]))
         print("ten worst channels (test MSE, R2):")
         for item in report["worst_channels"]:
             r2 = "-" if item["r2"] is None else f"{item['r2']:.3f}"
             print(f"  {item['channel']:<22}{item['mse']:.6f}  {r2}")
-
-
-def _oracle_lines(oracle: dict) -> str:
-    lines = [f"against the oracle of this {oracle['split']} split (the synthetic corpus's noise floor):"]
-    for channels, label in ((NUM_BLENDSHAPES, "52 blendshapes"), (NUM_LIVELINK, "61 channels")):
-        mse, ratio = oracle[f"test_mse_{channels}"], oracle[f"ratio_{channels}"]
-        if mse is not None:
-            lines.append(
-                f"  {label:<16}MSE {mse:.6f}, oracle {oracle[f'mse_{channels}']:.6f}: "
-                + ("-" if ratio is None else f"{ratio:.2f}x the oracle")
-            )
-    return "\n".join(lines)
 
 
 def _print_written(report: dict, export: str | None) -> None:

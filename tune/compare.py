@@ -23,21 +23,21 @@ from au2bs.data.options import AuOptions
 from au2bs.models import get_architecture
 from au2bs.models.speed import FRAME_BUDGET_MS, utterance_fps
 from au2bs.stream import StreamingPredictor, streaming_frame_ms
-from tune import storage
-from tune.artifacts import SUMMARY_FILE, best_column
 from tune.best import evaluate_best
-from tune.inspect_run import Run, open_run
-from tune.table import text_table
+from tune.report.table import text_table
+from tune.runfolder.layout import best_column
+from tune.runfolder.run import Run, open_run
+from tune.runfolder.summary import read_summary
 
 
 def leaderboard_row(run: Run) -> dict:
-    spec = get_architecture(run.options.arch)
+    spec = get_architecture(run.options.plan.arch)
     evaluation = evaluate_best(run)
     model, test = evaluation.model, evaluation.metrics
     fps = utterance_fps(model)
     frame_ms = streaming_frame_ms(StreamingPredictor(model, spec.name, AuOptions())) if spec.causal else None
-    summary = storage.read_text(storage.join(run.path, SUMMARY_FILE))
-    wall = json.loads(summary)["wall_seconds"] if summary is not None else None
+    summary = read_summary(run.path)
+    wall = summary.get("wall_seconds") if summary is not None else None
     best = run.best
     return {
         "arch": spec.name,
@@ -91,7 +91,7 @@ def format_leaderboard(rows: list[dict]) -> str:
 
 
 def bar_chart(rows: list[dict], folder: Path) -> Path:
-    from tune.plots import plt, save  # matplotlib, files only
+    from tune.report.plots import plt, save  # matplotlib, files only
 
     folder.mkdir(parents=True, exist_ok=True)
     figure, axis = plt.subplots(figsize=(max(6, 1.2 * len(rows)), 4))

@@ -2,19 +2,15 @@
 
 Ray Tune stops a search gracefully on SIGUSR1 (and on SIGINT, with a handler
 that hides the signal from us, so it is turned off with
-TUNE_DISABLE_SIGINT_HANDLER). Ray's own SIGTERM handler exits at once with a
+TUNE_DISABLE_SIGINT_HANDLER, set by tune/experiment/environment.py). Ray's own SIGTERM handler exits at once with a
 C++ stack dump. This module takes both signals, says what is happening,
 and hands Ray Tune its graceful stop; a second signal stops at once.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
-
-# Read by Ray Tune when a search starts: we forward SIGINT ourselves.
-os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -65,16 +61,3 @@ class Interrupts:
             flush=True,
         )
         signal.raise_signal(signal.SIGUSR1)  # Ray Tune's graceful stop
-
-
-def resume_command(name: str, storage_root: str) -> str:
-    """The exact command that resumes run `name` (with --storage unless it is the default)."""
-    from tune import storage
-    from tune.artifacts import DEFAULT_STORAGE
-
-    command = f"python -m tune.run --resume {name}"
-    return (
-        command
-        if storage_root == storage.absolute(DEFAULT_STORAGE)
-        else f"{command} --storage {storage_root}"
-    )

@@ -16,8 +16,9 @@ from matplotlib.ticker import MaxNLocator, NullFormatter  # noqa: E402
 from au2bs.constants import LIVELINK_NAMES  # noqa: E402
 from au2bs.models.space import architecture_space  # noqa: E402
 from au2bs.search_space import LogUniform  # noqa: E402
-from tune.artifacts import METRIC, best_column, config_column  # noqa: E402
-from tune.inspect_run import Run  # noqa: E402
+from tune.outcome import Outcome  # noqa: E402
+from tune.runfolder.layout import METRIC, best_column, config_column  # noqa: E402
+from tune.runfolder.run import Run  # noqa: E402
 
 KEY_CHANNELS = ("JawOpen", "EyeBlinkLeft", "MouthSmileLeft")
 BEST_COLOR = "tab:red"  # the best trial, in every figure
@@ -80,7 +81,7 @@ def learning_curves_figure(run: Run) -> Figure:
             others_labelled = True
         marker = "o" if len(history) == 1 else None  # a single epoch is no line
         (line,) = axis.plot(history["epoch"], history[METRIC], label=label, marker=marker, **style)
-        if trial["status"] == "stopped early (ASHA)":
+        if trial["status"] == Outcome.STOPPED.value:
             axis.plot(
                 history["epoch"].iloc[-1],
                 history[METRIC].iloc[-1],
@@ -96,7 +97,7 @@ def learning_curves_figure(run: Run) -> Figure:
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_xlabel("epoch")
     axis.set_ylabel("validation MSE (52 blendshapes)")
-    axis.set_title(f"{run.options.arch}: learning curves")
+    axis.set_title(f"{run.options.plan.arch}: learning curves")
     if axis.get_legend_handles_labels()[0]:
         axis.legend(loc="best", fontsize="small", ncols=2 if len(run.trials) > LEGEND_TRIALS // 2 else 1)
     return figure
@@ -109,7 +110,7 @@ def metric_vs_hyperparameters(run: Run, path: Path) -> Path:
 def metric_vs_hyperparameters_figure(run: Run) -> Figure:
     """Each trial's best validation MSE against each hyperparameter, one panel per hyperparameter
     (at most 3 to a row); the best trial a red star in every panel, the research configuration black."""
-    space = architecture_space(run.options.arch)
+    space = architecture_space(run.options.plan.arch)
     trials = run.trials[run.trials[best_column()].apply(math.isfinite)]
     best = trials[trials["trial_id"] == run.best["trial_id"]] if run.has_result else trials.iloc[:0]
     rows = math.ceil(len(space) / PANELS_PER_ROW)
@@ -145,7 +146,7 @@ def metric_vs_hyperparameters_figure(run: Run) -> Figure:
     for row in axes:
         row[0].set_ylabel("best validation MSE")
     axes[0][0].legend(loc="best", fontsize="small")
-    figure.suptitle(f"{run.options.arch}: best validation MSE per trial against each hyperparameter")
+    figure.suptitle(f"{run.options.plan.arch}: best validation MSE per trial against each hyperparameter")
     return figure
 
 
@@ -155,7 +156,7 @@ def importances(run: Run, path: Path) -> Path:
     figure, axis = plt.subplots(figsize=(7, 4))
     values: dict[str, float] = {}
     if run.study_url:
-        study = optuna.load_study(study_name=run.options.name, storage=run.study_url)
+        study = optuna.load_study(study_name=run.options.place.name, storage=run.study_url)
         try:
             values = optuna.importance.get_param_importances(study)
         except (RuntimeError, ValueError) as error:  # too few finished trials
@@ -166,7 +167,7 @@ def importances(run: Run, path: Path) -> Path:
         axis.set_xlabel("importance (Optuna, share of the total)")
     elif not run.study_url:
         axis.text(0.5, 0.5, "no Optuna study stored with this run", ha="center", va="center")
-    axis.set_title(f"{run.options.arch}: hyperparameter importances")
+    axis.set_title(f"{run.options.plan.arch}: hyperparameter importances")
     return save(figure, path)
 
 

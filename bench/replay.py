@@ -1,4 +1,4 @@
-"""Replaying recorded learning curves through Ray Tune (bench/hpo_replay.py).
+"""Replaying recorded learning curves through Ray Tune (bench/hpo_replay.py; benchmark-only).
 
 A replay trial reads its configuration's curve, recorded by
 bench/record_curves.py, and reports it epoch after epoch instead of
@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from ray import tune as ray_tune
 
-from tune.artifacts import METRIC
+from tune.runfolder.layout import METRIC
 
 
 class Grid:

@@ -25,65 +25,55 @@ that number, so the same command gives the same seeds.
 
 from __future__ import annotations
 
-import copy
 import math
 import pickle
 
 import optuna
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
-from ray.tune.search import Searcher, SearchGenerator
+from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from tune.artifacts import TRIAL_NUMBER
+from tune.outcome import Outcome, describe, trial_outcome
+from tune.runfolder.layout import TRIAL_NUMBER
 
 OUTCOME_ATTR = "outcome"
 RAY_TRIAL_ATTR = "ray_trial_id"
-
-
-# Where a resumed run lies now (tune.run sets it before Tuner.restore): a run
-# that was moved or copied must not write its study, or its new trials, at
-# its old place.
-_resumed_study_url: str | None = None
-_resumed_storage: str | None = None
-
-
-def resume_at(study_url: str, storage: str) -> None:
-    global _resumed_study_url, _resumed_storage
-    _resumed_study_url, _resumed_storage = study_url, storage
-
-
-class RelocatableSearchGenerator(SearchGenerator):
-    """Ray's SearchGenerator, whose restored state points new trials at the run's current storage.
-
-    Ray restores the generator's experiment, and with it the storage new
-    trials are created in, from the saved state: a moved run would start its
-    remaining trials at its old place (and fail there). The trials Ray
-    restores are repointed by Ray itself.
-    """
-
-    def set_state(self, state: dict) -> None:
-        super().set_state(state)
-        if _resumed_storage is None or self._experiment is None:
-            return
-        from ray.train._internal.storage import get_fs_and_path
-
-        storage = copy.copy(self._experiment.storage)
-        storage.storage_filesystem, storage.storage_fs_path = get_fs_and_path(_resumed_storage, None)
-        self._experiment.storage = storage
-        self._experiment.spec["storage"] = storage
+# What the study is told for each outcome (a diverged trial's value is +inf, a completed one its best epoch's).
+STUDY_STATES = {
+    Outcome.ERRORED: TrialState.FAIL,
+    Outcome.STOPPED: TrialState.PRUNED,
+    Outcome.DIVERGED: TrialState.COMPLETE,
+    Outcome.COMPLETED: TrialState.COMPLETE,
+}
 
 
 class NumberedOptunaSearch(OptunaSearch):
     """Ray's `OptunaSearch` as shipped, plus each trial's Optuna number in its config.
 
-    It also pickles its study as a URL, not as an open SQLite connection, so
-    a resumed run reopens the study where the run lies now.
+    It pickles its study as a URL, not as an open SQLite connection, and
+    reopens it only when it is next used: a resumed run calls `relocate` with
+    where the run lies now before that, so a moved or copied run never opens
+    (or creates) a study at its old place.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: dict | None = None  # a study to reopen (after unpickling)
+        self._relocated_url: str | None = None
+
+    def relocate(self, study_url: str) -> None:
+        """The study's URL where the run lies now; used when the pickled study is reopened."""
+        self._relocated_url = study_url
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        if isinstance(self._storage, RDBStorage):
+        pending = state.pop("_pending", None)
+        state.pop("_relocated_url", None)
+        if pending is not None:  # saved again before it was reopened
+            state.update(_storage=None, _ot_study=None, **pending)
+            state["_study_url"] = self._relocated_url or pending["_study_url"]
+        elif isinstance(self._storage, RDBStorage):
             state.update(
                 _storage=None,
                 _ot_study=None,
@@ -96,11 +86,22 @@ class NumberedOptunaSearch(OptunaSearch):
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
         url, had_study = state.pop("_study_url", None), state.pop("_had_study", False)
+        relocated = self.__dict__.get("_relocated_url")  # `restore` onto a relocated searcher keeps it
         self.__dict__.update(state)
-        if url is None:
+        self._relocated_url = relocated
+        self._pending = (
+            None
+            if url is None
+            else {"_study_url": url, "_had_study": had_study, "_ot_trials": state.get("_ot_trials", {})}
+        )
+
+    def _open(self) -> None:
+        """Reopens the pickled study, at the relocated URL when there is one."""
+        if self._pending is None:
             return
-        self._storage = RDBStorage(_resumed_study_url or url)
-        if had_study:
+        pending, self._pending = self._pending, None
+        self._storage = RDBStorage(self._relocated_url or pending["_study_url"])
+        if pending["_had_study"]:
             self._ot_study = optuna.load_study(
                 study_name=self._study_name,
                 storage=self._storage,
@@ -109,8 +110,24 @@ class NumberedOptunaSearch(OptunaSearch):
             )
             self._ot_trials = {
                 ray_id: optuna.trial.Trial(self._ot_study, trial_id)
-                for ray_id, trial_id in self._ot_trials.items()
+                for ray_id, trial_id in pending["_ot_trials"].items()
             }
+
+    def set_search_properties(self, metric, mode, config, **spec) -> bool:
+        self._open()
+        return super().set_search_properties(metric, mode, config, **spec)
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self._open()
+        super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        self._open()
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+    def add_evaluated_point(self, *args, **kwargs):
+        self._open()
+        return super().add_evaluated_point(*args, **kwargs)
 
     def save(self, checkpoint_path: str) -> None:
         with open(checkpoint_path, "wb") as handle:
@@ -121,6 +138,7 @@ class NumberedOptunaSearch(OptunaSearch):
             self.__setstate__(pickle.load(handle))
 
     def suggest(self, trial_id: str):
+        self._open()
         config = super().suggest(trial_id)
         if config is None or config == Searcher.FINISHED:
             return config
@@ -137,10 +155,12 @@ class TruthfulOptunaSearch(NumberedOptunaSearch):
         self.max_epochs = max_epochs
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
+        self._open()
         if trial_id not in self._completed_trials:
             self._report(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        self._open()
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
         # Ray passes a trial's last result here and never to on_trial_result.
@@ -181,15 +201,19 @@ class TruthfulOptunaSearch(NumberedOptunaSearch):
         self, trial_id: str, result: dict | None, error: bool, steps: dict[int, float] | None = None
     ) -> tuple[TrialState, float | None, str]:
         """`steps`: the trial's intermediate values when the caller has just read them."""
-        if error:
-            return TrialState.FAIL, None, "errored"
-        steps = self._steps(trial_id) if steps is None else steps
-        if not result or not steps:
-            return TrialState.PRUNED, None, "stopped before its first epoch"
-        last = max(steps)
-        if result.get("diverged"):
-            return TrialState.COMPLETE, math.inf, f"diverged at epoch {last}"
-        if last < self.max_epochs:
-            return TrialState.PRUNED, None, f"stopped by the scheduler at epoch {last}"
-        finite = [v for v in steps.values() if math.isfinite(v)]
-        return TrialState.COMPLETE, min(finite, default=math.inf), "completed"
+        if not error:
+            steps = self._steps(trial_id) if steps is None else steps
+        epochs = max(steps) if steps and result else 0
+        outcome = trial_outcome(
+            epochs,
+            self.max_epochs,
+            ended=True,
+            errored=error,
+            diverged=bool(epochs and result.get("diverged")),
+        )
+        value = None
+        if outcome is Outcome.DIVERGED:
+            value = math.inf
+        elif outcome is Outcome.COMPLETED:
+            value = min((v for v in steps.values() if math.isfinite(v)), default=math.inf)
+        return STUDY_STATES[outcome], value, describe(outcome, epochs)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ray._private.internal_api import node_stats
-from tune_helpers import trial_results
+from run_results import trial_results
 
 from au2bs.data import load_dataset
 

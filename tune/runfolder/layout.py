@@ -1,15 +1,20 @@
 """What a run folder holds and what the trials table calls its columns: one definition each.
 
+    <storage>/<name>/
+      config.json            the resolved settings (settings.py)
+      trials.parquet         one row per trial (trials.py)
+      summary.json           best configuration and the search's figures (summary.py)
+      optuna.db              the Optuna study (study.py)
+      driver.lock            who drives the run (lock.py)
+      experiment_state-*.json, <trial>/result.json, error.txt, checkpoint_*/   Ray Tune's (ray_state.py)
+
 Light on purpose (no Ray, no Optuna): inspection imports it without the search stack.
 """
 
 from __future__ import annotations
 
-from au2bs.constants import RUN_CONFIG_FILE as CONFIG_FILE  # the resolved search settings (SearchOptions)
-from au2bs.constants import (
-    RUN_SUMMARY_FILE as SUMMARY_FILE,  # the best configuration and the search's figures
-)
-from au2bs.constants import RUN_TRIALS_FILE as TRIALS_FILE  # one row per trial
+# The three files the core reads too (au2bs.predict finds a run's best checkpoint) are named there.
+from au2bs.run_summary import CONFIG_FILE, SUMMARY_FILE, TRIALS_FILE
 from au2bs.train.checkpoint import CHECKPOINT_FILE  # inside every trial checkpoint folder
 
 OPTUNA_FILE = "optuna.db"  # the Optuna study (SQLite)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import pandas as pd
 
 from au2bs.errors import InputError
-from tune import storage
-from tune.artifacts import CONFIG_FILE, OPTUNA_FILE, best_column
-from tune.options import SearchOptions
-from tune.results import collect_trials, read_run_options
+from tune.outcome import Outcome
+from tune.runfolder import storage
+from tune.runfolder.layout import CHECKPOINT_FILE, CONFIG_FILE, best_column
+from tune.runfolder.settings import SearchOptions
+from tune.runfolder.study import existing_study_url
+from tune.runfolder.summary import no_best_reason
+from tune.runfolder.trials import collect_trials, read_run_options
+
+CHECKPOINT_CACHE = "checkpoints"  # the cache folder of checkpoints fetched from behind URIs
 
 
 @dataclass
@@ -25,7 +31,7 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return not (self.trials["status"] == "unfinished").any()
+        return not (self.trials["status"] == Outcome.UNFINISHED.value).any()
 
     @property
     def best(self) -> pd.Series:
@@ -38,15 +44,26 @@ class Run:
     @cached_property
     def study_url(self) -> str | None:
         """SQLite URL of the run's Optuna study; a run behind a URI has it fetched into the cache first."""
-        study = storage.join(self.path, OPTUNA_FILE)
-        if not storage.is_uri(self.path):
-            return f"sqlite:///{study}" if storage.kind(study) == storage.FileType.File else None
-        local = storage.cache_path("studies", study, OPTUNA_FILE)
-        try:
-            storage.copy_file(study, str(local))  # fetched every time: a study grows while its search runs
-        except OSError:
-            return None
-        return f"sqlite:///{local}"
+        return existing_study_url(self.path)
+
+    def best_checkpoint_file(self) -> Path:
+        """The best checkpoint's file, fetched into a local cache when the run lies behind a URI;
+        InputError when there is none or it is gone."""
+        if not self.has_result:
+            raise InputError(no_best_reason(self.trials), self.path)
+        checkpoint = storage.join(self.best["best_checkpoint"], CHECKPOINT_FILE)
+        if not storage.is_uri(checkpoint):
+            if not Path(checkpoint).is_file():
+                raise InputError("the best trial's checkpoint is missing on disk", checkpoint)
+            return Path(checkpoint)
+        # Checkpoints never change once written: a fetched copy is kept.
+        local = storage.cache_path(CHECKPOINT_CACHE, checkpoint, CHECKPOINT_FILE)
+        if not local.is_file():
+            try:
+                storage.copy_file(checkpoint, str(local))
+            except OSError as error:
+                raise InputError(f"cannot fetch the best checkpoint: {error}", checkpoint) from None
+        return local
 
 
 def open_run(path: str) -> Run:

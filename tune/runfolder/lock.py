@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from au2bs.errors import InputError
-from tune import storage
-from tune.artifacts import CONFIG_FILE
+from tune.runfolder import storage
+from tune.runfolder.layout import CONFIG_FILE
 
 LOCK_FILE = "driver.lock"
 LEASE_HEARTBEAT_S = 20.0

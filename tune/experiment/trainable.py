@@ -21,7 +21,7 @@ from ray import tune as ray_tune
 
 from au2bs.data import SplitArrays
 from au2bs.train import DivergedError, EpochRecord, TrainConfig, Trainer, load_checkpoint
-from tune.artifacts import CHECKPOINT_FILE, METRIC, TRIAL_NUMBER
+from tune.runfolder.layout import CHECKPOINT_FILE, METRIC, TRIAL_NUMBER
 
 
 @dataclass(frozen=True)

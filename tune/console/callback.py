@@ -23,12 +23,10 @@ from pathlib import Path
 from ray.tune import Callback
 from ray.tune.schedulers import AsyncHyperBandScheduler
 
-from tune import storage
-from tune.artifacts import ERROR_FILE, METRIC
-from tune.console_lines import (
+from tune.console.asha import asha_decision
+from tune.console.lines import (
     METRIC_NAME,
     Progress,
-    asha_decision,
     hyperparameters,
     label,
     last_line,
@@ -36,6 +34,9 @@ from tune.console_lines import (
     rung_line,
     score,
 )
+from tune.outcome import CONSOLE_WORDS, Outcome, trial_outcome
+from tune.runfolder import storage
+from tune.runfolder.layout import ERROR_FILE, METRIC
 
 
 def _never_fails(hook):
@@ -117,13 +118,13 @@ class SearchConsole(Callback):
             if self._best is None or value < self._best[1]:
                 self._best = (name, value)
         if result.get("diverged"):
-            self._ended[trial.trial_id] = "diverged"
+            self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.DIVERGED]
             self._event(f"{name} diverged at epoch {epoch}: {last_line(result.get('error'))}", trials, True)
             return
         decision = asha_decision(self._scheduler, trial.trial_id, epoch, value) if value is not None else None
         if decision is not None:
             if decision.stopped:
-                self._ended[trial.trial_id] = "stopped"
+                self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.STOPPED]
             self._event(rung_line(name, decision), trials, decision.stopped)
         else:
             self._progress(trials)
@@ -136,12 +137,12 @@ class SearchConsole(Callback):
         epoch, value = self._epochs.get(trial.trial_id, 0), result.get(METRIC)
         name, shown = self._name(trial), f"{METRIC_NAME} {score(value)}"
         if epoch >= self._max_epochs:
-            self._ended[trial.trial_id] = "done"
+            self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.COMPLETED]
             best = trial.metric_analysis.get(METRIC, {}).get("min")
             extra = f", best {score(best)}" if best is not None and best != value else ""
             line = f"{name} finished {epoch} epochs: {shown}{extra}"
         else:
-            self._ended[trial.trial_id] = "stopped"
+            self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.STOPPED]
             asha = isinstance(self._scheduler, AsyncHyperBandScheduler)
             line = (
                 f"{name} stopped by ASHA at epoch {epoch} ({shown})"
@@ -162,7 +163,7 @@ class SearchConsole(Callback):
 
     @_never_fails
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._ended[trial.trial_id] = "failed"
+        self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.ERRORED]
         done = self._epochs.get(trial.trial_id, 0)
         folder = storage.join(self._run_path, Path(trial.path).name) if trial.path else self._run_path
         self._event(
@@ -236,10 +237,10 @@ class SearchConsole(Callback):
             elapsed_s=elapsed,
             eta_s=remaining / pace if pace > 0 else None,
             running=sum(t.status == "RUNNING" and o is None for t, o in zip(trials, ended)),
-            done=ended.count("done"),
-            stopped=ended.count("stopped"),
-            diverged=ended.count("diverged"),
-            failed=ended.count("failed"),
+            done=ended.count(CONSOLE_WORDS[Outcome.COMPLETED]),
+            stopped=ended.count(CONSOLE_WORDS[Outcome.STOPPED]),
+            diverged=ended.count(CONSOLE_WORDS[Outcome.DIVERGED]),
+            failed=ended.count(CONSOLE_WORDS[Outcome.ERRORED]),
             best=self._best,
         )
 
@@ -265,13 +266,16 @@ class SearchConsole(Callback):
 
 
 def _outcome(trial, max_epochs: int) -> str:
-    """How a trial that ended before this driver started ended."""
+    """How a trial that ended before this driver started ended, in the progress line's words."""
     result = trial.last_result or {}
-    if trial.status == "ERROR":
-        return "failed"
-    if result.get("diverged"):
-        return "diverged"
-    return "done" if result.get("training_iteration", 0) >= max_epochs else "stopped"
+    outcome = trial_outcome(
+        result.get("training_iteration", 0),
+        max_epochs,
+        ended=True,
+        errored=trial.status == "ERROR",
+        diverged=bool(result.get("diverged")),
+    )
+    return CONSOLE_WORDS[outcome]
 
 
 def _isatty(stream) -> bool:

@@ -1,7 +1,7 @@
 """The lines of the search console: numbers, trial names, ASHA's decisions, the progress line.
 
-Pure formatting (tune/console.py prints them); ASHA's decision is read from
-the scheduler's own rung records, never guessed.
+Pure formatting, no Ray (tune/console/callback.py prints them; ASHA's
+decisions come from tune/console/asha.py).
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ray.tune.schedulers import AsyncHyperBandScheduler
-
-from tune.artifacts import TRIAL_NUMBER
+from tune.runfolder.layout import TRIAL_NUMBER
 
 METRIC_NAME = "val MSE"
 
@@ -92,32 +90,6 @@ def rung_line(name: str, decision: RungDecision) -> str:
     return (
         f"{name} continues after epoch {epoch}: {METRIC_NAME} {value} {relation} the rung's cutoff {cutoff}"
     )
-
-
-def asha_decision(scheduler, trial_id: str, epoch: int, value: float) -> RungDecision | None:
-    """The decision ASHA just made on this result, read from its own rung records; None when
-    the result was not a rung decision or the scheduler's records cannot be read.
-
-    Ray calls the scheduler before the callbacks: the result is already recorded in its
-    rung, and the cutoff it was compared with is that of the trials recorded before it
-    (Ray 2.60 AsyncHyperBandScheduler / _Bracket).
-    """
-    if not isinstance(scheduler, AsyncHyperBandScheduler):
-        return None
-    try:
-        bracket = scheduler._trial_info[trial_id]
-        sign, max_t, rungs = scheduler._metric_op, scheduler._max_t, bracket._rungs
-    except (AttributeError, KeyError):
-        return None
-    if epoch >= max_t or not sign:
-        return None  # at max_t a trial stops because it is done, not by a rung
-    for milestone, recorded in rungs:
-        if milestone == epoch and recorded.get(trial_id) == sign * value:
-            cutoff = bracket.cutoff({k: v for k, v in recorded.items() if k != trial_id})
-            if cutoff is None:
-                return RungDecision(epoch, value, None, False)
-            return RungDecision(epoch, value, float(cutoff) / sign, bool(sign * value < cutoff))
-    return None
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tune import storage
-from tune.artifacts import ERROR_FILE
+from tune.runfolder import storage
+from tune.runfolder.layout import ERROR_FILE
 
 STATE_PREFIX = "experiment_state-"
 

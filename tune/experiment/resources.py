@@ -7,21 +7,32 @@ demand, and it grows only as far as the waiting trials ask.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import ray
 
-from tune import storage
-from tune.options import SearchOptions
-from tune.search import slots
+from tune.runfolder import storage
+from tune.runfolder.settings import SearchOptions, TrialResources
+
+
+def slots(resources: TrialResources, gpus_per_trial: float) -> int:
+    """How many trials the cluster's resources hold at once."""
+    available = ray.cluster_resources()
+    by_cpu = math.floor(available.get("CPU", 1) / resources.cpus_per_trial)
+    if gpus_per_trial > 0:
+        by_gpu = math.floor(available.get("GPU", 0) / gpus_per_trial + 1e-9)
+        return max(1, min(by_cpu, by_gpu))
+    return max(1, by_cpu)
 
 
 def plan_resources(options: SearchOptions) -> tuple[float | None, list[str]]:
     """GPUs per trial (None after an error is printed) and the warnings, printed too."""
     notes = []
-    joined = options.address is not None
+    resources = options.resources
+    joined = resources.address is not None
     cluster_gpus = ray.cluster_resources().get("GPU", 0)
-    gpus_per_trial = options.gpus_per_trial
+    gpus_per_trial = resources.gpus_per_trial
     if gpus_per_trial is None:
         gpus_per_trial = 0.25 if cluster_gpus else 0.0
         if joined and not cluster_gpus:
@@ -36,7 +47,7 @@ def plan_resources(options: SearchOptions) -> tuple[float | None, list[str]]:
             "the Ray cluster has no GPU now: trials wait until GPU nodes join (an autoscaling cluster such "
             "as cluster.yaml's starts them on demand; on a fixed cluster, add GPU nodes)"
         )
-    if joined and options.max_concurrent is None and slots(options, gpus_per_trial) <= 1:
+    if joined and resources.max_concurrent is None and slots(resources, gpus_per_trial) <= 1:
         notes.append(
             "--max-concurrent not given and the cluster holds one trial at most now, so one runs at a time; "
             "an autoscaling cluster grows only as far as the waiting trials ask: set --max-concurrent"
@@ -51,12 +62,13 @@ def plan_resources(options: SearchOptions) -> tuple[float | None, list[str]]:
 
 def _storage_note(options: SearchOptions) -> str | None:
     """Trials on other nodes write checkpoints there: a local path must be shared."""
-    if storage.is_uri(options.storage):
+    root = options.place.storage
+    if storage.is_uri(root):
         return None
     nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
     shared = "shared storage (NFS) mounted at the same path on every node, or a URI such as s3://bucket/runs"
     if nodes > 1:
-        return f"the cluster has {nodes} nodes but --storage {options.storage} is a local path: it must be {shared}"
-    if options.address is not None:
-        return f"--storage {options.storage} is a local path: if more nodes join this cluster, it must be {shared}"
+        return f"the cluster has {nodes} nodes but --storage {root} is a local path: it must be {shared}"
+    if options.resources.address is not None:
+        return f"--storage {root} is a local path: if more nodes join this cluster, it must be {shared}"
     return None
