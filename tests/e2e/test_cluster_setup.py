@@ -15,7 +15,7 @@ from tune_helpers import small_dataset
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CUDA_INDEX = " --index-url https://download.pytorch.org/whl/cu128"
 
 

@@ -12,7 +12,7 @@ from replay import Grid, replay_trial  # bench/replay.py
 
 from tune.runfolder.layout import METRIC
 
-CURVES = Path(__file__).resolve().parents[1] / "bench" / "curves" / "grunet0.3.parquet"
+CURVES = Path(__file__).resolve().parents[2] / "bench" / "curves" / "grunet0.3.parquet"
 
 pytestmark = pytest.mark.slow
 
