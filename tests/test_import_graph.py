@@ -1,4 +1,5 @@
-"""The layering of `au2bs/`: no import cycles between its modules, and no Ray.
+"""The layering of `au2bs/` and `tune/`: no import cycles, no Ray in the core, and tune's rooms in order
+(runfolder imports neither Ray nor the experiment; the console no experiment; outcome nothing of Ray).
 
 Imports are read from the source (ast), so imports inside functions count
 too, while imports under `if TYPE_CHECKING:` do not (they never run). An
@@ -17,16 +18,22 @@ from pathlib import Path
 import pytest
 
 import au2bs
+import tune
 
-PACKAGE_DIR = Path(au2bs.__file__).parent
+ROOT = Path(au2bs.__file__).parent.parent
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts
+    parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {_module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
+MODULES = {
+    _module_name(path): path
+    for package in (au2bs, tune)
+    for path in sorted(Path(package.__file__).parent.rglob("*.py"))
+}
+CORE = [m for m in MODULES if m == "au2bs" or m.startswith("au2bs.")]
 
 
 class _ImportCollector(ast.NodeVisitor):
@@ -68,7 +75,7 @@ def _imported_names(module: str) -> set[str]:
 
 
 def _edges(module: str) -> Iterator[str]:
-    """The au2bs modules `module` imports: for each name, the longest prefix that is a module."""
+    """The au2bs and tune modules `module` imports: for each name, the longest prefix that is a module."""
     for name in _imported_names(module):
         parts = name.split(".")
         for end in range(len(parts), 0, -1):
@@ -81,6 +88,12 @@ def _edges(module: str) -> Iterator[str]:
 
 def test_the_package_was_found() -> None:
     assert {"au2bs", "au2bs.align", "au2bs.synth.targets", "au2bs.synth.utterance"} <= MODULES.keys()
+    assert {
+        "tune.run",
+        "tune.runfolder.layout",
+        "tune.experiment.driver",
+        "tune.console.lines",
+    } <= MODULES.keys()
 
 
 def test_collector_reads_relative_and_function_level_imports() -> None:
@@ -109,6 +122,43 @@ def test_core_never_imports_the_distributed_layer(layer: str) -> None:
         module: sorted(
             name for name in _imported_names(module) if name == layer or name.startswith(f"{layer}.")
         )
-        for module in MODULES
+        for module in CORE
     }
     assert not {module: names for module, names in offenders.items() if names}
+
+
+def _in(module: str, room: str) -> bool:
+    return module == room or module.startswith(f"{room}.")
+
+
+# room -> what no module of it may import (modules of tune, or third-party packages)
+FORBIDDEN = {
+    "tune.runfolder": ("ray", "optuna", "tune.experiment", "tune.console", "tune.report", "tune.flags"),
+    "tune.outcome": ("ray", "optuna", "tune.experiment", "tune.console", "tune.runfolder"),
+    "tune.console": ("tune.experiment",),
+    "tune.console.lines": ("ray",),
+    "tune.report": ("ray", "tune.experiment"),
+    "tune.flags": ("ray", "tune.experiment"),
+}
+
+
+@pytest.mark.parametrize("room", sorted(FORBIDDEN))
+def test_tune_rooms_import_only_downwards(room: str) -> None:
+    offenders = {
+        module: sorted(
+            name for name in _imported_names(module) if any(_in(name, bad) for bad in FORBIDDEN[room])
+        )
+        for module in MODULES
+        if _in(module, room)
+    }
+    assert any(_in(m, room) for m in MODULES), room
+    assert not {module: names for module, names in offenders.items() if names}
+
+
+def test_no_tune_module_is_over_300_lines() -> None:
+    long = {
+        m: n
+        for m, p in MODULES.items()
+        if m.startswith("tune") and (n := len(p.read_text().splitlines())) > 300
+    }
+    assert not long
