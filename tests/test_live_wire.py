@@ -22,7 +22,6 @@ from au2bs.live.channels import MEANING
 from au2bs.live.udp import MAX_DATAGRAM_BYTES, datagram_size, new_device_id
 
 FIXTURE = Path(__file__).parent / "fixtures" / "llv_dao_frame0.hex"
-REAL_TAKES = Path(__file__).resolve().parents[2] / "shared" / "data" / "livelinkface"
 
 # Unreal's EARFaceBlendShape enum, in order, as its API reference, PyLiveLinkFace and LLV list it.
 UNREAL_ENUM = """
@@ -224,13 +223,10 @@ def test_the_default_order_keeps_the_apps_positions_and_swap_lr_swaps_two_pairs(
     assert np.array_equal(wire_order(True)[wire_order(True)], np.arange(NUM_LIVELINK))
 
 
-@pytest.mark.skipif(
-    not REAL_TAKES.is_dir(), reason="the real Live Link Face takes (../shared/data) are absent"
-)
-def test_the_real_takes_hold_the_lips_on_the_side_that_smiles():
+def test_the_real_takes_hold_the_lips_on_the_side_that_smiles(real_takes):
     """The evidence for the decision in au2bs.live.channels: read as MEANING says, the lips move
     towards the side whose corner pulls (smile, dimple, sneer); read by the header's names, away."""
-    takes = [read_livelink(path).values for path in sorted(REAL_TAKES.glob("*.csv"))]
+    takes = [read_livelink(path).values for path in real_takes]
     assert len(takes) == 8
     frames = np.concatenate(takes)
     column = {name: frames[:, LIVELINK_NAMES.index(name)] for name in LIVELINK_NAMES}
