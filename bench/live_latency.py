@@ -28,7 +28,7 @@ import torch
 
 from au2bs.constants import AU_NAMES, LIVELINK_FPS, NUM_AUS
 from au2bs.data.options import AuOptions
-from au2bs.live import RowParser, encode_datagram
+from au2bs.live import RowParser, encode_datagram, wire_order
 from au2bs.live.udp import new_device_id
 from au2bs.models import ModelConfig, build_model, get_architecture
 from au2bs.models.speed import FRAME_BUDGET_MS
@@ -65,12 +65,13 @@ def end_to_end_ms(stream: StreamingPredictor, header: str, lines: list[str]) -> 
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.connect(receiver.getsockname())
     parser, device, sent, timings = RowParser(header, stream.au_options), new_device_id(), 0, []
+    order = wire_order()  # the slot order au2bs.live sends in
     try:
         for line in lines:
             start = time.perf_counter()
             row = parser.parse(line)
             for values in stream.push(row.time, row.aus, row.tracked):
-                sender.send(encode_datagram(device, "bench", sent, values))
+                sender.send(encode_datagram(device, "bench", sent, np.asarray(values)[order]))
                 sent += 1
             timings.append((time.perf_counter() - start) * 1000)
     finally:

@@ -19,7 +19,7 @@ from tune_helpers import small_splits, tiny_checkpoint
 
 from au2bs.constants import NUM_LIVELINK
 from au2bs.formats import read_livelink, read_openface
-from au2bs.live import decode_datagram, encode_datagram
+from au2bs.live import decode_datagram, encode_datagram, to_receiver_order
 from au2bs.live.__main__ import main
 from au2bs.live.udp import new_device_id
 from au2bs.stream import StreamingPredictor
@@ -81,21 +81,23 @@ def expected(checkpoint, path) -> np.ndarray:
 def check_datagrams(datagrams, want: np.ndarray, subject: str) -> None:
     assert len(datagrams) == len(want)
     assert all(d.version == 6 and d.subject == subject for d in datagrams)
-    assert all(d.device_id.startswith("$") and len(d.device_id) == 37 for d in datagrams)
+    assert all(len(d.device_id) == 36 and "$" not in d.device_id for d in datagrams)
+    assert all(d.subframe == 0.0 for d in datagrams)  # each datagram is a whole 60 fps frame
     assert all((d.fps_numerator, d.fps_denominator) == (60, 1) for d in datagrams)
     frames = np.array([d.frame for d in datagrams])
     assert (np.diff(frames) == 1).all()
-    assert np.array_equal(np.array([d.values for d in datagrams]), want)
+    sent = np.array([to_receiver_order(frame) for frame in want])  # the app's positions: the identity
+    assert np.array_equal(np.array([d.values for d in datagrams]), sent)
 
 
 def test_the_datagram_layout_round_trips():
     values = np.linspace(-0.5, 1.0, NUM_LIVELINK)
-    data = encode_datagram(new_device_id(), "face1", 4_000_000, values)
-    assert data[:4] == (6).to_bytes(4, "little")
+    data = encode_datagram(new_device_id(), "face1", 4_000_000, values, subframe=0.375)
+    assert data[0] == 6 and data[1:5] == (36).to_bytes(4, "big")
     assert data[41:45] == (5).to_bytes(4, "big") and data[45:50] == b"face1"
-    assert len(data) == 4 + 37 + 4 + 5 + 16 + 1 + 61 * 4
+    assert len(data) == 1 + 4 + 36 + 4 + 5 + 16 + 1 + 61 * 4
     decoded = decode_datagram(data)
-    assert decoded.frame == 4_000_000 and decoded.subframe == 0
+    assert decoded.frame == 4_000_000 and decoded.subframe == 0.375
     assert np.array_equal(decoded.values, values.astype(np.float32))
 
 
@@ -172,6 +174,8 @@ def test_follow_counts_malformed_rows_as_dropped(setup, tmp_path, capsys):
         ({"--target": "localhost"}, "--target must be HOST:PORT"),
         ({"--target": "127.0.0.1:99999"}, "--target must be HOST:PORT"),
         ({"--target": "no-such-host.invalid:11111"}, "cannot be reached"),
+        ({"--subject": ""}, "--subject '' cannot be sent"),
+        ({"--subject": "x" * 600}, "fit Unreal's receive buffer"),
         ({"--checkpoint": "nowhere"}, "checkpoint not found"),
     ],
 )
@@ -182,7 +186,8 @@ def test_bad_input_is_one_line_and_exit_2(setup, tmp_path, capsys, change, messa
         "--target": "127.0.0.1:9",
     }
     for flag, value in change.items():
-        args[flag] = str(setup.get(value, tmp_path / value)) if flag != "--target" else value
+        raw = flag in ("--target", "--subject")
+        args[flag] = value if raw else str(setup.get(value, tmp_path / value))
     assert main([item for pair in args.items() for item in pair]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err

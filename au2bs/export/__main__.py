@@ -9,7 +9,7 @@ from pathlib import Path
 
 from au2bs import cli
 from au2bs.errors import InputError
-from au2bs.export import BOTH_SUFFIXES, OPSET, export_model, supported_forms
+from au2bs.export import BOTH_SUFFIXES, ENGINES, OPSETS, export_model, no_form_reason, supported_forms
 from au2bs.models import get_architecture
 from au2bs.predict import resolve_checkpoint
 from au2bs.stream import streamable_architectures
@@ -26,9 +26,18 @@ forms:
   sequence  a whole take: au [1, T, 17] -> blendshapes [1, T, C], T free (every architecture).
   both      OUT's suffix becomes {BOTH_SUFFIXES["step"]} and {BOTH_SUFFIXES["sequence"]} (causal architectures).
 
+engines:
+  onnxruntime  ONNX Runtime and Unreal's NNE: each GRU as ONNX's GRU operator, 0.5 / 0.6's
+               decoder as a Loop; opset {OPSETS["onnxruntime"]}; every form above.
+  sentis       Unity Sentis / Inference Engine, which imports neither GRU nor Loop: the same
+               models as plain MatMul, Add, Sigmoid, Tanh, Mul, Sub (Relu / Max for the final
+               ReLU, Greater / Cast for 0.8's gate); opset {OPSETS["sentis"]}. The step form for
+               the causal architectures; the sequence form for fcnet only (a GRU over a free
+               number of frames needs an operator Sentis lacks: step it frame by frame).
+
 au holds AU intensities / 5 on the 60 fps clock, as au2bs.predict prepares them; C is 61 or 52
-channels in Live Link Face order. ONNX opset {OPSET}; each file's metadata_props name the opset,
-arch, form, fps (60), output_names (comma-separated) and state_size (H, 0 without a state).
+channels in Live Link Face order. Each file's metadata_props name the engine, opset, arch, form,
+fps (60), output_names (comma-separated) and state_size (H, 0 without a state).
 An existing OUT is replaced; nothing is written unless every asked-for form exports.
 """
 
@@ -36,7 +45,8 @@ An existing OUT is replaced; nothing is written unless every asked-for form expo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m au2bs.export",
-        description=f"Export a trained checkpoint as ONNX (opset {OPSET}) for a game engine or ONNX Runtime.",
+        description="Export a trained checkpoint as ONNX for a game engine (Unreal NNE, Unity Sentis) "
+        "or ONNX Runtime.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=("step", "sequence", "both"),
         help="step (frame by frame), sequence (whole take) or both "
         "(default: step for a causal architecture, sequence otherwise)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="onnxruntime",
+        help="the runtime the file is for (default: %(default)s; see engines below)",
     )
     return cli.run_main(parser, _export, argv)
 
@@ -60,14 +76,12 @@ def _export(args: argparse.Namespace) -> int:
     except (KeyError, TypeError, RuntimeError) as error:
         raise InputError(f"checkpoint does not describe a model of this au2bs ({error})", path) from None
     form = args.form or ("step" if spec.causal else "sequence")
-    forms = supported_forms(model)
+    forms = supported_forms(model, args.engine)
     wanted = ("step", "sequence") if form == "both" else (form,)
     for name in wanted:
         if name not in forms:
-            raise InputError(
-                f"{spec.name} is not causal (each output reads the whole take), so it has no {name} form; "
-                "use --form sequence"
-            )
+            reason = no_form_reason(model, name, args.engine)
+            raise InputError(f"{spec.name} has no {name} form for {args.engine}: {reason}")
     out = Path(args.onnx)
     targets = {name: _target(out, name) if form == "both" else out for name in wanted}
     for target in targets.values():
@@ -77,11 +91,11 @@ def _export(args: argparse.Namespace) -> int:
     except ImportError:
         raise InputError("ONNX export needs the onnx package: pip install 'au2bs-tune[onnx]'") from None
     try:
-        export_model(model, spec.name, spec.output_names, targets)
+        export_model(model, spec.name, spec.output_names, targets, args.engine)
     except OSError as error:
         raise InputError(f"cannot write the ONNX file ({error.strerror or error})", out) from None
     for name, target in targets.items():
-        print(f"{spec.name} ({name} form, opset {OPSET}) -> {target}")
+        print(f"{spec.name} ({name} form, {args.engine}, opset {OPSETS[args.engine]}) -> {target}")
     return 0
 
 

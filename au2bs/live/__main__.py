@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from au2bs import cli
-from au2bs.constants import LIVELINK_FPS
+from au2bs.constants import LIVELINK_FPS, NUM_LIVELINK
 from au2bs.errors import InputError
 from au2bs.formats import write_livelink
+from au2bs.live.channels import wire_order
 from au2bs.live.rows import RowParser
 from au2bs.live.udp import DEFAULT_PORT, encode_datagram, new_device_id
 from au2bs.predict import resolve_checkpoint
@@ -59,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--subject", default="au2bs", help="subject name Unreal lists (default: %(default)s)")
     parser.add_argument(
+        "--swap-lr",
+        action="store_true",
+        help="send JawLeft/JawRight and MouthLeft/MouthRight the other way round: by the names of the "
+        "app's CSV header rather than by what those columns hold (see README, 'Which side is which'); "
+        "for a model trained on files that name these channels by what they hold",
+    )
+    parser.add_argument(
         "--record", metavar="OUT.csv", help="also write what was sent as a Live Link Face CSV"
     )
     return parser
@@ -71,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
 class Sender:
     """A UDP socket connected to the receiver; a closed port there is counted, not fatal."""
 
-    def __init__(self, target: str, subject: str, keep: bool = False) -> None:
+    def __init__(self, target: str, subject: str, keep: bool = False, swap_lr: bool = False) -> None:
+        self.device_id = new_device_id()
+        try:
+            encode_datagram(self.device_id, subject, 0, np.zeros(NUM_LIVELINK))
+        except ValueError as error:
+            raise InputError(f"--subject {subject!r} cannot be sent: {error}") from None
         host, _, port_text = target.rpartition(":")
         host = host.strip("[]")
         if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -85,7 +98,7 @@ class Sender:
         except OSError as error:
             raise InputError(f"--target {target} cannot be reached: {error}") from None
         self.subject = subject
-        self.device_id = new_device_id()
+        self.order = wire_order(swap_lr)  # datagram slot -> channel, computed once for the stream
         now = datetime.datetime.now()
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
         self.first_frame = int((now - midnight).total_seconds() * LIVELINK_FPS)
@@ -97,7 +110,8 @@ class Sender:
     def send(self, values: np.ndarray) -> None:
         frame = self.first_frame + self.frames
         try:
-            self.socket.send(encode_datagram(self.device_id, self.subject, frame, values))
+            datagram = encode_datagram(self.device_id, self.subject, frame, np.asarray(values)[self.order])
+            self.socket.send(datagram)
         except ConnectionRefusedError:
             self.refused += 1
         self.frames += 1
@@ -151,7 +165,7 @@ def _live(args: argparse.Namespace) -> int:
         raise InputError("--record would overwrite a file or its folder does not exist", record)
     if args.idle_timeout <= 0:
         raise InputError(f"--idle-timeout must be positive, got {args.idle_timeout}")
-    sender = Sender(args.target, args.subject, keep=record is not None)
+    sender = Sender(args.target, args.subject, keep=record is not None, swap_lr=args.swap_lr)
     console = Console()
     status, how = 0, "done"
     try:
