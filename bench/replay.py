@@ -10,11 +10,13 @@ over known outcomes in seconds.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from ray import cloudpickle
 from ray import tune as ray_tune
 
 from tune.runfolder.layout import METRIC
@@ -62,3 +64,7 @@ def replay_trial(config: dict, grid: Grid, time_scale: float) -> None:
         )
         if curve["diverged"][index]:
             return
+
+
+# bench/ is on the driver's path only: Ray's workers get this module's trial and grid by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
