@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from dataclasses import fields
 from pathlib import Path
 
 from au2bs import cli
@@ -19,7 +18,7 @@ from au2bs.models import ARCHITECTURES
 from tune.runfolder import storage
 from tune.runfolder.layout import DEFAULT_STORAGE
 from tune.runfolder.lock import refuse_existing
-from tune.runfolder.settings import FLAG_FIELDS, PARTS, SearchOptions, flag_name, validate
+from tune.runfolder.settings import FLAG_FIELDS, SearchOptions, flag_name, validate
 
 
 def _scalar_type(declared: str):
@@ -133,9 +132,7 @@ def resolve(args: argparse.Namespace, arch: str, name: str) -> SearchOptions:
         given = getattr(args, f.name)
         fallback = f.metadata["smoke"] if args.smoke_test and f.metadata["smoke"] else f.metadata["default"]
         values[f.name] = fallback if given is None else given
-    options = SearchOptions(
-        **{part: kind(**{f.name: values[f.name] for f in fields(kind)}) for part, kind in PARTS.items()}
-    )
+    options = SearchOptions.from_flat(values)
     validate(options)
     return options
 
@@ -167,13 +164,3 @@ def check_storage(options: SearchOptions, new_run: bool) -> None:
     run = root / place.name
     if new_run and run.exists():
         refuse_existing(str(run))
-
-
-def resume_command(name: str, storage_root: str) -> str:
-    """The exact command that resumes run `name` (with --storage unless it is the default)."""
-    command = f"python -m tune.run --resume {name}"
-    return (
-        command
-        if storage_root == storage.absolute(DEFAULT_STORAGE)
-        else f"{command} --storage {storage_root}"
-    )

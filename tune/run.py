@@ -16,17 +16,11 @@ from au2bs.errors import InputError
 from au2bs.models.space import describe_space
 from tune.experiment.environment import configure
 from tune.experiment.interrupts import Interrupted, Interrupts
-from tune.flags import (
-    check_local_gpus,
-    check_run_name,
-    check_storage,
-    parser,
-    resolve_all,
-    resume_command,
-)
+from tune.flags import check_local_gpus, check_run_name, check_storage, parser, resolve_all
 from tune.runfolder import storage
 from tune.runfolder.layout import CONFIG_FILE
 from tune.runfolder.settings import SearchOptions
+from tune.runfolder.summary import resume_command
 from tune.runfolder.trials import read_run_options
 
 

@@ -16,7 +16,7 @@ from tune.flags import parser, resolve
 from tune.outcome import CONSOLE_WORDS, Outcome, describe, trial_outcome
 from tune.runfolder import storage
 from tune.runfolder.placement import placement, placement_summary
-from tune.runfolder.ray_state import TrialFiles, failure_count, read_trials
+from tune.runfolder.ray_state import failure_count, read_trials
 from tune.runfolder.settings import SearchOptions
 from tune.runfolder.study import existing_study_url, study_file
 from tune.runfolder.summary import best_entry, summarize
@@ -138,4 +138,3 @@ def test_old_module_paths_unpickle_to_the_moved_classes():
     settings = TrialSettings("fcnet", 1, 0, 1, 0.0, {})
     old = pickle.dumps(settings, protocol=0).replace(b"tune.experiment.trainable", b"tune.trainable")
     assert b"tune.trainable" in old and pickle.loads(old) == settings
-    assert isinstance(TrialFiles, type)

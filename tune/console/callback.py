@@ -136,13 +136,13 @@ class SearchConsole(Callback):
         result = trial.last_result or {}
         epoch, value = self._epochs.get(trial.trial_id, 0), result.get(METRIC)
         name, shown = self._name(trial), f"{METRIC_NAME} {score(value)}"
-        if epoch >= self._max_epochs:
-            self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.COMPLETED]
+        outcome = trial_outcome(epoch, self._max_epochs, ended=True, errored=False, diverged=False)
+        self._ended[trial.trial_id] = CONSOLE_WORDS[outcome]
+        if outcome is Outcome.COMPLETED:
             best = trial.metric_analysis.get(METRIC, {}).get("min")
             extra = f", best {score(best)}" if best is not None and best != value else ""
             line = f"{name} finished {epoch} epochs: {shown}{extra}"
         else:
-            self._ended[trial.trial_id] = CONSOLE_WORDS[Outcome.STOPPED]
             asha = isinstance(self._scheduler, AsyncHyperBandScheduler)
             line = (
                 f"{name} stopped by ASHA at epoch {epoch} ({shown})"

@@ -20,14 +20,13 @@ from tune.experiment.interrupts import Interrupts
 from tune.experiment.library_output import library_output
 from tune.experiment.resources import plan_resources, slots
 from tune.experiment.strategy import asha_rungs
-from tune.flags import resume_command
 from tune.outcome import Outcome
 from tune.runfolder import storage
 from tune.runfolder.layout import CONFIG_FILE
 from tune.runfolder.lock import RunLock
 from tune.runfolder.settings import SearchOptions
 from tune.runfolder.study import fetch_study, publish_study
-from tune.runfolder.summary import save_results, summarize
+from tune.runfolder.summary import resume_command, save_results, summarize
 from tune.runfolder.trials import collect_trials
 
 

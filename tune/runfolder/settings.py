@@ -139,14 +139,16 @@ class SearchOptions:
         for name, kind in declared.items():
             if not _has_type(values[name], kind):
                 raise InputError(f"{CONFIG_FILE}: {name} must be {kind}, got {values[name]!r}")
-        options = cls(
-            **{
-                part: part_type(**{f.name: values[f.name] for f in fields(part_type)})
-                for part, part_type in PARTS.items()
-            }
-        )
+        options = cls.from_flat(values)
         validate(options)
         return options
+
+    @classmethod
+    def from_flat(cls, values: dict) -> SearchOptions:
+        """The settings from one flat mapping of field names (config.json's, or the resolved flags')."""
+        return cls(
+            **{part: kind(**{f.name: values[f.name] for f in fields(kind)}) for part, kind in PARTS.items()}
+        )
 
 
 # (part, field) of every setting that is a tune.run flag, in --help order.

@@ -17,6 +17,7 @@ from au2bs.run_summary import parse_summary
 from tune.outcome import Outcome
 from tune.runfolder import storage
 from tune.runfolder.layout import (
+    DEFAULT_STORAGE,
     METRIC,
     METRIC_COLUMNS,
     SUMMARY_FILE,
@@ -108,3 +109,13 @@ def save_results(trials: pd.DataFrame, summary: dict, options: SearchOptions) ->
     storage.write_bytes(storage.join(options.run_path, TRIALS_FILE), trials.to_parquet(index=False))
     summary_json = json.dumps(summary, indent=1) + "\n"
     storage.write_bytes(storage.join(options.run_path, SUMMARY_FILE), summary_json.encode())
+
+
+def resume_command(name: str, storage_root: str) -> str:
+    """The exact command that resumes run `name` (with --storage unless it is the default)."""
+    command = f"python -m tune.run --resume {name}"
+    return (
+        command
+        if storage_root == storage.absolute(DEFAULT_STORAGE)
+        else f"{command} --storage {storage_root}"
+    )
